@@ -1,0 +1,16 @@
+"""alexprof: exact per-layer parameters, FLOPs and training memory of CNNs.
+
+The small public API (no torch import at this level)::
+
+    from alexprof import count, load_model
+    report = count(load_model("alexnet"), batch=32)
+    report.totals()["params"]   # 50844008
+"""
+
+from __future__ import annotations
+
+from alexprof.analysis import count
+from alexprof.zoo import get as load_model
+
+__all__ = ["count", "load_model"]
+__version__ = "0.1.0"

@@ -1,0 +1,194 @@
+"""Analytic counts: one pure formula per descriptor type, and named conventions.
+
+Every formula maps ``(descriptor, input shape)`` (per sample) to a :class:`Cost`
+of plain integers.  Formulas live in one registry filled only by the
+:func:`formula` decorator; registering a type twice is an error.
+
+The quantities (per sample):
+
+* ``weights``/``bias``: learned parameters, counted separately.
+* ``macs``: multiply-accumulates of the layer's dot products, bias excluded.
+  Conv: ``H_out*W_out * k_h*k_w * (C_in/groups) * C_out``; linear: ``in*out``.
+* ``bias_adds``: output elements that get a bias added (conv: ``C_out*H_out*W_out``,
+  linear: ``out``).
+* ``elements``: the count a "cheap op" convention charges (ReLU: output elements;
+  pooling: *input* elements; batch norm: input elements, twice with affine).
+
+A :class:`Convention` turns a Cost into the MAC figure that one peer tool
+reports.  Whatever the convention, ``flops == 2 * macs`` (one multiply and one
+add per MAC), and the backward figure of a training step is
+``2 * (grad-input MACs + grad-weight MACs)`` plus, under conventions that count
+them, bias and elementwise terms once more.  The grad-input term is absent for
+a layer whose input does not need a gradient (the first learned layer).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, TypeVar
+
+from alexprof.errors import UsageError, closest
+from alexprof.layers import (
+    AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Layer, Linear,
+    LocalResponseNorm, MaxPool2d, Placed, ReLU, Shape, Softmax,
+)
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Per-sample costs of one layer (see module docstring for each field)."""
+
+    weights: int = 0
+    bias: int = 0
+    macs: int = 0
+    bias_adds: int = 0
+    elements: int = 0
+
+
+L = TypeVar("L", bound=Layer)
+Formula = Callable[[L, Shape, Shape], Cost]
+_REGISTRY: dict[type, Formula] = {}
+
+
+def formula(kind: type[L]) -> Callable[[Formula], Formula]:
+    """Register the cost formula of a descriptor type (once per type)."""
+
+    def register(fn: Formula) -> Formula:
+        if kind in _REGISTRY:
+            raise RuntimeError(f"a cost formula for {kind.__name__} is already registered")
+        _REGISTRY[kind] = fn
+        return fn
+
+    return register
+
+
+def cost_of(layer: Layer, in_shape: Shape, out_shape: Shape) -> Cost:
+    try:
+        fn = _REGISTRY[type(layer)]
+    except KeyError:
+        raise UsageError(f"no cost formula for layer {layer.name!r} of type {layer.kind}") from None
+    return fn(layer, in_shape, out_shape)
+
+
+@formula(Conv2d)
+def conv2d_cost(d: Conv2d, in_shape: Shape, out_shape: Shape) -> Cost:
+    kh, kw = d.kernel_size
+    weights = kh * kw * (d.in_channels // d.groups) * d.out_channels
+    positions = out_shape[1] * out_shape[2]  # H_out * W_out
+    return Cost(
+        weights=weights,
+        bias=d.out_channels if d.bias else 0,
+        macs=positions * weights,  # each output position applies every weight once
+        bias_adds=math.prod(out_shape) if d.bias else 0,
+    )
+
+
+@formula(Linear)
+def linear_cost(d: Linear, in_shape: Shape, out_shape: Shape) -> Cost:
+    return Cost(
+        weights=d.in_features * d.out_features,
+        bias=d.out_features if d.bias else 0,
+        macs=d.in_features * d.out_features,
+        bias_adds=d.out_features if d.bias else 0,
+    )
+
+
+@formula(ReLU)
+def relu_cost(d: ReLU, in_shape: Shape, out_shape: Shape) -> Cost:
+    return Cost(elements=math.prod(out_shape))
+
+
+def _pool_cost(d: Layer, in_shape: Shape, out_shape: Shape) -> Cost:
+    return Cost(elements=math.prod(in_shape))
+
+
+formula(MaxPool2d)(_pool_cost)
+formula(AvgPool2d)(_pool_cost)
+formula(AdaptiveAvgPool2d)(_pool_cost)
+
+
+@formula(BatchNorm2d)
+def batchnorm_cost(d: BatchNorm2d, in_shape: Shape, out_shape: Shape) -> Cost:
+    n = d.num_features if d.affine else 0
+    return Cost(weights=n, bias=n, elements=math.prod(in_shape) * (2 if d.affine else 1))
+
+
+def _free(d: Layer, in_shape: Shape, out_shape: Shape) -> Cost:
+    return Cost()
+
+
+for _kind in (Dropout, Flatten, Softmax, LocalResponseNorm):
+    formula(_kind)(_free)
+
+
+# --- conventions ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Convention:
+    """How one peer tool turns a layer's Cost into its reported MACs."""
+
+    name: str
+    title: str
+    description: str
+    bias: bool  # are bias additions counted?
+    elementwise: frozenset[type]  # layer types whose ``elements`` are counted
+
+    def macs(self, layer: Layer, cost: Cost) -> int:
+        macs = cost.macs + (cost.bias_adds if self.bias else 0)
+        if type(layer) in self.elementwise:
+            macs += cost.elements
+        return macs
+
+    def backward_macs(self, placed: Placed, cost: Cost) -> int:
+        grads = cost.macs * ((1 if placed.input_needs_grad else 0) + (1 if cost.weights else 0))
+        if self.bias and cost.bias:
+            grads += cost.bias_adds  # d(bias) sums grad_out over positions
+        if type(placed.layer) in self.elementwise:
+            grads += cost.elements if placed.input_needs_grad else 0
+        return grads
+
+
+_PTFLOPS_MODULES = frozenset({ReLU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, BatchNorm2d})
+
+CONVENTIONS: dict[str, Convention] = {
+    c.name: c
+    for c in (
+        Convention(
+            "macs", "conv+linear MACs, no bias",
+            "multiply-accumulates of conv and linear layers, bias excluded; what fvcore, "
+            "thop and torchprofile report as their main figure",
+            bias=False, elementwise=frozenset(),
+        ),
+        Convention(
+            "flopcounter", "FlopCounterMode",
+            "torch.utils.flop_counter.FlopCounterMode: 2 FLOPs per conv/linear MAC, bias "
+            "ignored, forward and backward (same MACs as 'macs')",
+            bias=False, elementwise=frozenset(),
+        ),
+        Convention(
+            "ptflops", "ptflops 0.7.5 pytorch backend, per-layer lines",
+            "ptflops 0.7.5 pytorch backend module hooks: conv and linear with bias, ReLU by "
+            "output elements, pooling by input elements, batch norm by input elements "
+            "(x2 when affine), LRN/dropout/softmax/flatten zero",
+            bias=True, elementwise=_PTFLOPS_MODULES,
+        ),
+        Convention(
+            "aten", "ptflops aten backend = torchinfo mult-adds",
+            "ptflops 0.7.5 aten backend, equal to torchinfo's mult-adds: conv and linear "
+            "with bias, nothing else",
+            bias=True, elementwise=frozenset(),
+        ),
+    )
+}
+DEFAULT_CONVENTION = "macs"
+
+
+def get_convention(name: str) -> Convention:
+    try:
+        return CONVENTIONS[name]
+    except KeyError:
+        raise UsageError(
+            f"unknown convention {name!r}{closest(name, list(CONVENTIONS))}; "
+            f"valid: {', '.join(CONVENTIONS)}"
+        ) from None

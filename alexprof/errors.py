@@ -1,0 +1,38 @@
+"""The two ways a command can fail on purpose, and their exit codes.
+
+Exit codes are a contract (see README): 0 success, 1 a verification or ``check``
+found a mismatch, 2 bad usage or bad input.  Everything the user can get wrong
+raises :class:`UsageError`; the CLI prints its one-line message and exits 2.
+"""
+
+from __future__ import annotations
+
+
+class AlexprofError(Exception):
+    """Base class: an expected failure with a one-line message."""
+
+    exit_code = 2
+
+
+class UsageError(AlexprofError):
+    """Bad usage or bad input: an unknown name, a malformed value, a bad file."""
+
+    exit_code = 2
+
+
+class ShapeError(UsageError):
+    """The input is too small (or wrong) for the network at a named layer."""
+
+
+class CheckFailed(AlexprofError):
+    """A verification or golden check found an unexplained difference."""
+
+    exit_code = 1
+
+
+def closest(name: str, choices: list[str]) -> str:
+    """A ' (did you mean X?)' suffix naming the closest choice, or ''."""
+    import difflib
+
+    match = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+    return f" (did you mean {match[0]!r}?)" if match else ""

@@ -1,0 +1,69 @@
+"""Golden files: a committed ``alexprof flops --format json`` document, re-checked in CI."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alexprof.analysis import count
+from alexprof.errors import UsageError
+from alexprof.rows import COUNT_FIELDS, SCHEMA, Report
+
+
+@dataclass(frozen=True)
+class Drift:
+    layer: str
+    field: str
+    expected: Any
+    actual: Any
+
+
+def load(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"golden file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"cannot read golden file {path}: {e}") from None
+    except json.JSONDecodeError as e:
+        raise UsageError(f"golden file {path} is not valid JSON: {e.msg} at line {e.lineno}") from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        found = doc.get("schema") if isinstance(doc, dict) else type(doc).__name__
+        raise UsageError(f"golden file {path}: schema {found!r}; expected {SCHEMA!r}")
+    for key, kind in (("model", str), ("input_shape", list), ("batch", int), ("layers", list),
+                      ("convention", str)):
+        if not isinstance(doc.get(key), kind):
+            raise UsageError(f"golden file {path}: field {key!r} missing or not a {kind.__name__}")
+    if not all(isinstance(x, dict) and isinstance(x.get("name"), str) for x in doc["layers"]):
+        raise UsageError(f"golden file {path}: every entry of 'layers' needs a 'name'")
+    return doc
+
+
+def recompute(doc: dict[str, Any], resolve) -> Report:  # resolve: model name -> Net
+    net = resolve(doc["model"])
+    shape = tuple(doc["input_shape"])
+    if not all(isinstance(s, int) for s in shape):
+        raise UsageError(f"golden input_shape {doc['input_shape']!r} must be integers")
+    return count(net, shape, doc["batch"], doc["convention"])
+
+
+def diff(doc: dict[str, Any], report: Report) -> list[Drift]:
+    """Field-by-field differences, plus layers added or removed."""
+    want = {entry["name"]: entry for entry in doc["layers"]}
+    have = {row.name: row.to_json() for row in report.rows}
+    drifts: list[Drift] = []
+    for name, entry in want.items():
+        if name not in have:
+            drifts.append(Drift(name, "(layer)", "present", "missing"))
+            continue
+        for key in ("type", "output_shape", *COUNT_FIELDS):
+            if key in entry and entry[key] != have[name][key]:
+                drifts.append(Drift(name, key, entry[key], have[name][key]))
+    drifts += [Drift(name, "(layer)", "absent", "new") for name in have if name not in want]
+    totals = doc.get("totals", {})
+    current = report.to_json()["totals"]
+    drifts += [Drift("(total)", k, v, current[k]) for k, v in totals.items()
+               if k in current and current[k] != v]
+    return drifts

@@ -1,0 +1,53 @@
+"""Known behaviours of the peer tools, each predicting its exact effect.
+
+A difference between alexprof and a peer counts as *explained* only when one
+of these functions predicts it to the unit.  Each function is pure (no torch)
+and returns the extra count the peer adds for one placed layer, per sample
+unless stated; 0 when the quirk does not apply.
+"""
+
+from __future__ import annotations
+
+import math
+
+from alexprof.counting import Cost
+from alexprof.layers import (
+    AdaptiveAvgPool2d, AvgPool2d, Conv2d, LocalResponseNorm, MaxPool2d, Placed, ReLU, Softmax,
+)
+
+FLOPCOUNTER_GROUPS = (
+    "FlopCounterMode (torch 2.13) ignores groups in a grouped conv's weight gradient: it "
+    "counts all C_in input channels instead of C_in/groups, adding 2*MACs*(groups-1)"
+)
+PTFLOPS_DOUBLE = (
+    "ptflops 0.7.5's returned total counts ReLU, pooling and softmax twice (module hook plus "
+    "its patched torch.nn.functional call), and LRN's internal mul/avg_pool3d/add once; "
+    "pass backend_specific_config={'count_functional': False} to avoid it"
+)
+
+
+def flopcounter_grouped_wgrad(placed: Placed, cost: Cost) -> int:
+    """Extra backward FLOPs FlopCounterMode reports for a grouped convolution."""
+    layer = placed.layer
+    if isinstance(layer, Conv2d) and layer.groups > 1:
+        return 2 * cost.macs * (layer.groups - 1)
+    return 0
+
+
+def ptflops_functional_extra(placed: Placed) -> int:
+    """Per-sample MACs that ptflops adds to its total through patched functionals.
+
+    ``F.relu``, ``F.*pool*`` and ``F.softmax`` each add their input's element
+    count.  ``F.local_response_norm`` calls the patched ``Tensor.mul`` (input
+    squared), ``avg_pool3d`` over the channel-padded square, ``Tensor.mul`` by
+    alpha and ``Tensor.add`` of k: three times the elements plus the padded
+    tensor's ``(C + size//2 + (size-1)//2) * H * W``.
+    """
+    layer, shape = placed.layer, placed.in_shape
+    if isinstance(layer, (ReLU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Softmax)):
+        return math.prod(shape)
+    if isinstance(layer, LocalResponseNorm):
+        c, h, w = shape
+        padded = (c + layer.size // 2 + (layer.size - 1) // 2) * h * w
+        return 3 * c * h * w + padded
+    return 0

@@ -1,0 +1,144 @@
+"""descriptors -> torch.nn.Module.  Imports torch; load it only when measuring.
+
+The module built from a network is an ``nn.Sequential`` whose children carry
+the descriptor names, so ``named_modules()`` joins with report rows on
+``name``.  Parallel branches become :class:`ParallelModule`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from alexprof import layers as L
+from alexprof.errors import UsageError
+
+_BUILDERS: dict[type, Callable[[Any], nn.Module]] = {}
+
+
+def builder(kind: type) -> Callable[[Callable[[Any], nn.Module]], Callable[[Any], nn.Module]]:
+    def register(fn: Callable[[Any], nn.Module]) -> Callable[[Any], nn.Module]:
+        if kind in _BUILDERS:
+            raise RuntimeError(f"a torch builder for {kind.__name__} is already registered")
+        _BUILDERS[kind] = fn
+        return fn
+
+    return register
+
+
+class ParallelModule(nn.Module):
+    """Runs every branch on the same input; concatenates channels or adds."""
+
+    def __init__(self, branches: dict[str, nn.Module], merge: str) -> None:
+        super().__init__()
+        for name, module in branches.items():
+            self.add_module(name, module)
+        self.merge = merge
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outs = [branch(x) for branch in self.children()]
+        if self.merge == "add":
+            total = outs[0]
+            for out in outs[1:]:
+                total = total + out
+            return total
+        return torch.cat(outs, dim=1)
+
+
+@builder(L.Sequential)
+def _sequential(d: L.Sequential) -> nn.Module:
+    seq = nn.Sequential()
+    for child in d.layers:
+        seq.add_module(child.name, to_module(child))
+    return seq
+
+
+@builder(L.Parallel)
+def _parallel(d: L.Parallel) -> nn.Module:
+    return ParallelModule({b.name: to_module(b) for b in d.branches}, d.merge)
+
+
+@builder(L.Conv2d)
+def _conv(d: L.Conv2d) -> nn.Module:
+    return nn.Conv2d(d.in_channels, d.out_channels, d.kernel_size, d.stride, d.padding,
+                     d.dilation, d.groups, d.bias)
+
+
+@builder(L.Linear)
+def _linear(d: L.Linear) -> nn.Module:
+    return nn.Linear(d.in_features, d.out_features, d.bias)
+
+
+@builder(L.ReLU)
+def _relu(d: L.ReLU) -> nn.Module:
+    return nn.ReLU(inplace=d.inplace)
+
+
+@builder(L.MaxPool2d)
+def _maxpool(d: L.MaxPool2d) -> nn.Module:
+    return nn.MaxPool2d(d.kernel_size, d.stride, d.padding, d.dilation, ceil_mode=d.ceil_mode)
+
+
+@builder(L.AvgPool2d)
+def _avgpool(d: L.AvgPool2d) -> nn.Module:
+    return nn.AvgPool2d(d.kernel_size, d.stride, d.padding, d.ceil_mode, d.count_include_pad)
+
+
+@builder(L.AdaptiveAvgPool2d)
+def _adaptive(d: L.AdaptiveAvgPool2d) -> nn.Module:
+    return nn.AdaptiveAvgPool2d(d.output_size)
+
+
+@builder(L.LocalResponseNorm)
+def _lrn(d: L.LocalResponseNorm) -> nn.Module:
+    return nn.LocalResponseNorm(d.size, d.alpha, d.beta, d.k)
+
+
+@builder(L.Dropout)
+def _dropout(d: L.Dropout) -> nn.Module:
+    return nn.Dropout(d.p)
+
+
+@builder(L.Softmax)
+def _softmax(d: L.Softmax) -> nn.Module:
+    return nn.Softmax(d.dim)
+
+
+@builder(L.BatchNorm2d)
+def _batchnorm(d: L.BatchNorm2d) -> nn.Module:
+    return nn.BatchNorm2d(d.num_features, d.eps, affine=d.affine)
+
+
+@builder(L.Flatten)
+def _flatten(d: L.Flatten) -> nn.Module:
+    return nn.Flatten()
+
+
+def to_module(layer: L.Layer) -> nn.Module:
+    try:
+        build = _BUILDERS[type(layer)]
+    except KeyError:
+        raise UsageError(f"no torch builder for layer {layer.name!r} of type {layer.kind}") from None
+    return build(layer)
+
+
+def build(body: L.Sequential, device: str = "meta", init: bool = False) -> nn.Module:
+    """The torch module of a network on ``device``.
+
+    On ``meta`` nothing is allocated.  Elsewhere the module is built on meta and
+    materialised with ``to_empty`` (uninitialised memory, no init cost) unless
+    ``init`` asks for PyTorch's default initialisation.
+    """
+    if init:
+        with torch.device(device):
+            return to_module(body)
+    with torch.device("meta"):
+        module = to_module(body)
+    return module if device == "meta" else module.to_empty(device=device)
+
+
+def leaf_modules(module: nn.Module) -> dict[str, nn.Module]:
+    """Leaf modules by dotted name, in registration order (= execution order here)."""
+    return {name: m for name, m in module.named_modules() if name and not list(m.children())}

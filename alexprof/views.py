@@ -1,0 +1,134 @@
+"""Reports -> text in each format, for the ``params``, ``flops`` and ``models`` commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alexprof.compare import SOURCES, TOTAL, Verification
+from alexprof.counting import CONVENTIONS
+from alexprof.render import MARKS, Table, csv_records, human, num, shape_str, share, to_json
+from alexprof.rows import Report
+
+PARAM_SOURCES = ("torch",)
+FLOP_SOURCES = ("torch", "flopcounter", "ptflops", "aten")
+
+
+def render(report: Report, kind: str, fmt: str, verification: Verification | None = None,
+           color: bool = False) -> str:
+    """``kind`` is 'params' or 'flops'."""
+    if fmt == "json":
+        doc: dict[str, Any] = report.to_json()
+        if verification is not None:
+            doc["verification"] = verification_json(verification)
+        return to_json(doc)
+    if fmt == "csv":
+        return csv_records([row.to_json() for row in report.rows])
+    table = params_table(report) if kind == "params" else flops_table(report)
+    if verification is not None:
+        add_verification(table, report, verification)
+    return table.to_text(fmt, color)
+
+
+def params_table(report: Report) -> Table:
+    total = report.total("params")
+    table = Table(
+        f"{report.model}: parameters per layer (input {shape_str(report.input_shape)})",
+        ["layer", "type", "output", "weights", "bias", "params", "share"],
+        caption="weights and bias counted separately; params = weights + bias",
+    )
+    for row in report.rows:
+        table.add(row.name, row.type, shape_str(row.output_shape), num(row.weights),
+                  num(row.bias), num(row.params), share(row.params, total))
+    table.total = ["total", "", "", num(report.total("weights")), num(report.total("bias")),
+                   num(total), "100.0%"]
+    top = report.heaviest("params")
+    if top is not None:
+        table.footer.append(
+            f"Most parameters: {top.name} ({top.params:,}, {share(top.params, total)} of all)."
+        )
+    table.footer.append(
+        f"Total {total:,} parameters ({human(total)}); under the source table's rule "
+        f"(conv without bias, FC with bias): {report.table_rule_params():,}."
+    )
+    table.footer.append(
+        f"float32 weights: {human(4 * total, 'B')}; with gradients and SGD momentum: "
+        f"{human(12 * total, 'B')}; with Adam: {human(16 * total, 'B')}."
+    )
+    return table
+
+
+def flops_table(report: Report) -> Table:
+    conv = CONVENTIONS[report.convention]
+    total = report.total("flops")
+    table = Table(
+        f"{report.model}: arithmetic per layer (input {shape_str(report.input_shape)}, "
+        f"batch {report.batch})",
+        ["layer", "type", "output", "MACs", "FLOPs", "backward FLOPs", "share"],
+        caption=f"convention '{conv.name}': {conv.description}. FLOPs = 2 x MACs; backward = "
+                "one training step's gradients.",
+    )
+    for row in report.rows:
+        table.add(row.name, row.type, shape_str(row.output_shape), num(row.macs), num(row.flops),
+                  num(row.flops_backward), share(row.flops, total))
+    table.total = ["total", "", "", num(report.total("macs")), num(total),
+                   num(report.total("flops_backward")), "100.0%"]
+    top = report.heaviest("flops")
+    if top is not None:
+        table.footer.append(
+            f"Most arithmetic: {top.name} ({top.macs:,} MACs, {share(top.flops, total)} of the "
+            f"forward FLOPs)."
+        )
+    step = total + report.total("flops_backward")
+    table.footer.append(
+        f"Forward {human(total, 'FLOP')}, backward {human(report.total('flops_backward'), 'FLOP')}, "
+        f"training step {human(step, 'FLOP')} for batch {report.batch}."
+    )
+    return table
+
+
+def add_verification(table: Table, report: Report, verification: Verification) -> None:
+    sources = sorted({c.source for c in verification.checks}, key=list(SOURCES).index)
+    table.columns += sources
+    for row, cells in zip(report.rows, table.rows):
+        top = row.name.split(".", 1)[0]
+        cells += [MARKS[verification.status(row.name if s != "aten" else top, s)] for s in sources]
+    if table.total:
+        table.total += [MARKS[verification.status(TOTAL, s)] for s in sources]
+    table.right -= set(range(len(table.columns) - len(sources), len(table.columns)))
+    table.footer.append(
+        "Verified against: " + "; ".join(f"{s} = {SOURCES[s][2]}" for s in sources)
+        + ". ✓ equal, ≈ differs by a known peer quirk (predicted exactly), ✗ unexplained."
+    )
+    for reason, checks in verification.reasons().items():
+        where = ", ".join(f"{c.layer} {c.field} {c.measured - c.analytic:+,}" for c in checks)
+        table.footer.append(f"{MARKS[checks[0].status]} {where}: {reason}.")
+    failed = verification.failed
+    table.footer.append(
+        f"Verification: {len(verification.checks) - len(failed)} of {len(verification.checks)} "
+        f"checks agree or are explained" + (f"; {len(failed)} UNEXPLAINED." if failed else ".")
+    )
+
+
+def verification_json(v: Verification) -> dict[str, Any]:
+    return {
+        "passed": not v.failed,
+        "sources": {s: SOURCES[s][2] for s in sorted({c.source for c in v.checks})},
+        "checks": [
+            {"layer": c.layer, "source": c.source, "field": c.field, "analytic": c.analytic,
+             "measured": c.measured, "status": c.status, **({"reason": c.reason} if c.reason else {})}
+            for c in v.checks
+        ],
+    }
+
+
+def models_text(entries: list[dict[str, Any]], fmt: str) -> str:
+    if fmt == "json":
+        return to_json({"schema": "alexprof/1", "models": entries})
+    if fmt == "csv":
+        return csv_records(entries)
+    table = Table("networks known by name", ["model", "input", "params", "MACs", "description"])
+    table.right = {2, 3}
+    for e in entries:
+        table.add(e["name"], shape_str(e["input_shape"]), num(e["params"]), num(e["macs"]),
+                  e["description"])
+    return table.to_text(fmt)
