@@ -61,14 +61,25 @@ def fmt_shape(shape: Shape) -> str:
 
 
 def window_out(size: int, k: int, s: int, p: int, d: int = 1, ceil_mode: bool = False) -> int:
-    """Output length of a sliding window (conv or pool) along one axis."""
+    """Output length of a pooling window along one axis (PyTorch's pooling rule).
+
+    ``floor((size + 2p - d(k-1) - 1 [+ s-1 with ceil_mode]) / s) + 1``, rounding
+    toward minus infinity; with ``ceil_mode`` a last window that would start in
+    the right padding is dropped.  In ceil mode a window wider than the input
+    still yields one output (PyTorch allows it).  May return <= 0 (too small).
+    """
     span = size + 2 * p - d * (k - 1) - 1
-    if span < 0:
-        return 0
-    out = (math.ceil(span / s) if ceil_mode else span // s) + 1
+    out = (span + (s - 1 if ceil_mode else 0)) // s + 1
     if ceil_mode and (out - 1) * s >= size + p:
-        out -= 1  # PyTorch drops a last window that would start in the right padding
+        out -= 1
     return out
+
+
+def conv_out(size: int, k: int, s: int, p: int, d: int = 1) -> int:
+    """Output length of a convolution along one axis; 0 when the dilated kernel
+    is larger than the padded input (PyTorch refuses that)."""
+    span = size + 2 * p - d * (k - 1) - 1
+    return span // s + 1 if span >= 0 else 0
 
 
 def _spatial(layer: Layer, in_shape: Shape, channels: int, hw: Pair) -> Shape:
@@ -129,8 +140,8 @@ class Conv2d(Layer):
                 f"got {fmt_shape(in_shape)}"
             )
         hw = tuple(
-            window_out(in_shape[1 + i], self.kernel_size[i], self.stride[i], self.padding[i],
-                       self.dilation[i])
+            conv_out(in_shape[1 + i], self.kernel_size[i], self.stride[i], self.padding[i],
+                     self.dilation[i])
             for i in range(2)
         )
         return _spatial(self, in_shape, self.out_channels, hw)  # type: ignore[arg-type]
