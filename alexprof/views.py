@@ -50,6 +50,12 @@ def params_table(report: Report) -> Table:
         f"Total {total:,} parameters ({human(total)}); under the source table's rule "
         f"(conv without bias, FC with bias): {report.table_rule_params():,}."
     )
+    fc = sum(row.params or 0 for row in report.rows if row.type == "Linear")
+    if fc:
+        table.footer.append(
+            f"Fully connected layers: {fc:,} parameters ({share(fc, total)}), "
+            f"{human(4 * fc, 'B')} in float32; convolutions: {share(total - fc, total)}."
+        )
     table.footer.append(
         f"float32 weights: {human(4 * total, 'B')}; with gradients and SGD momentum: "
         f"{human(12 * total, 'B')}; with Adam: {human(16 * total, 'B')}."
