@@ -43,3 +43,14 @@ def test_models_lists_all_four(cli) -> None:
     assert by_name["alexnet-2012"]["params"] == 60_965_224
     assert by_name["alexnet-torchvision"]["macs"] == 714_188_480
     assert "alexnet-d2l" in cli("models").out
+
+
+def test_markdown_columns_sum_to_the_printed_totals(cli) -> None:
+    """torchinfo-style invariant: every numeric column of the rendered table adds up."""
+    md = cli("flops", "alexnet-2012", "--batch", "3", "-f", "markdown").out
+    lines = [line for line in md.splitlines() if line.startswith("| ")][1:]  # skip header
+    body, total = lines[:-1], lines[-1]
+    as_int = lambda cell: int(cell.strip().strip("*").replace(",", ""))  # noqa: E731
+    for col in (3, 4, 5):  # MACs, FLOPs, backward FLOPs
+        column = [as_int(line.split("|")[col + 1]) for line in body]
+        assert sum(column) == as_int(total.split("|")[col + 1])
