@@ -199,6 +199,7 @@ def check(
 
 # --- commands defined in their own modules register on `app` when imported here -------------
 # (one line per module; keep this block just above main())
+import alexprof.cmd_memtrace  # noqa: E402,F401  (alexprof memtrace)
 
 
 def main(argv: list[str] | None = None) -> int:

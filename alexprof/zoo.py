@@ -25,6 +25,8 @@ class Net:
     input_shape: Shape
     body: Sequential
     num_classes: int
+    batch: int = 1  # the batch size its source uses (memtrace's default)
+    stored_batch: int | None = None  # samples x and y hold when the step uses the first `batch` (a view)
 
 
 _NETS: dict[str, Callable[[], Net]] = {}
@@ -138,4 +140,17 @@ def alexnet_torchvision() -> Net:
             *_classifier(9216, 1000, dropout_first=True),
         )),
         1000,
+    )
+
+
+@register
+def linear_demo() -> Net:
+    return Net(
+        "linear-demo",
+        "the source's memory demonstration: two Linear(1024, 1024, bias=False); X is 1024x1024, "
+        "the step uses X[:256]",
+        (1024,),
+        Sequential("linear-demo", (Linear("fc1", 1024, 1024, bias=False),
+                                   Linear("fc2", 1024, 1024, bias=False))),
+        1024, batch=256, stored_batch=1024,
     )

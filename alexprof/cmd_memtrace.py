@@ -1,0 +1,145 @@
+"""``alexprof memtrace``: memory at each stage of one training step, predicted and measured.
+
+The prediction (:mod:`alexprof.memory`) never imports torch; the measurement
+(:mod:`alexprof.memtrace`) does, only when the command measures.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from alexprof.cli import (
+    FormatOpt, ForceOpt, InputOpt, ModelArg, OutputOpt, _color, app, parse_input, resolve_model,
+)
+from alexprof.errors import CheckFailed, UsageError
+
+DeviceOpt = Annotated[str, typer.Option(
+    "--device", "-d", help="cuda | cpu | auto (cuda when available, else cpu; with "
+    "--predict-only auto means cuda).")]
+SweepOpt = Annotated[Optional[str], typer.Option(
+    "--batch", "-b", metavar="N[,N...]",
+    help="Batch size, or a comma list for a sweep (1,8,32,128). Default: the network's own "
+    "(1; 256 for linear-demo).")]
+DtypeOpt = Annotated[str, typer.Option("--dtype", help="float32 | float16 | bfloat16.")]
+OptimizerOpt = Annotated[str, typer.Option(
+    "--optimizer", help="none | sgd | sgd-momentum | adam (the first step: it creates the state).")]
+PredictOpt = Annotated[bool, typer.Option(
+    "--predict-only", help="Only the analytic prediction: no torch, any batch size.")]
+LogOpt = Annotated[bool, typer.Option(
+    "--log", help="Also print every storage the tracker saw allocated and freed (stderr).")]
+
+
+def parse_batches(text: str) -> list[int]:
+    out = []
+    for part in text.split(","):
+        try:
+            value = int(part.strip())
+        except ValueError:
+            raise UsageError(f"--batch {text!r}: {part.strip()!r} is not an integer; give N or a "
+                             "comma list such as 1,8,32") from None
+        if value < 1:
+            raise UsageError(f"--batch {text!r}: {value} must be a positive integer")
+        out.append(value)
+    return out
+
+
+def resolve_device(device: str, predict_only: bool) -> str:
+    from alexprof.memory import check_choice
+
+    check_choice("--device", device, ("auto", "cuda", "cpu"))
+    if predict_only:
+        return "cuda" if device == "auto" else device
+    from alexprof.memtrace import cuda_available
+
+    if device == "cuda" and not cuda_available():
+        raise UsageError("--device cuda: no CUDA device is available on this machine; "
+                         "use --device cpu, or --predict-only for the GPU prediction")
+    if device == "auto":
+        return "cuda" if cuda_available() else "cpu"
+    return device
+
+
+@app.command()
+def memtrace(
+    model: ModelArg = "alexnet", input: InputOpt = None, device: DeviceOpt = "auto",
+    batch: SweepOpt = None, dtype: DtypeOpt = "float32", optimizer: OptimizerOpt = "sgd-momentum",
+    predict_only: PredictOpt = False, fmt: FormatOpt = "table", output: OutputOpt = None,
+    force: ForceOpt = False, log: LogOpt = False,
+) -> None:
+    """Memory after and within each stage of one training step, predicted and measured.
+
+    Stages: input, model, forward, loss (cross-entropy), backward, step, zero_grad.
+    On CPU every storage is tracked as torch allocates it; on CUDA the caching
+    allocator is read. A difference the tool cannot explain exits 1.
+    Example: [bold]alexprof memtrace alexnet --device cpu --batch 1,2,4[/bold]
+    """
+    from alexprof.memory import DTYPES, OPTIMIZERS, check_choice, predict
+    from alexprof.memreport import MemRun
+    from alexprof.memviews import render
+    from alexprof.render import check_format, emit
+
+    check_format(fmt)
+    check_choice("--dtype", dtype, DTYPES)
+    check_choice("--optimizer", optimizer, OPTIMIZERS)
+    net = resolve_model(model)
+    shape = parse_input(input) or net.input_shape
+    batches = parse_batches(batch or str(net.batch))
+    dev = resolve_device(device, predict_only)
+    runs: list[MemRun] = []
+    failure: CheckFailed | None = None
+    for b in _progress(batches, f"{net.name} on {dev}"):
+        pred = predict(net, shape, b, dtype, optimizer, dev)
+        if predict_only:
+            runs.append(MemRun(pred))
+            continue
+        try:
+            runs.append(MemRun(pred, _measure(net, shape, b, dtype, optimizer, dev, log)))
+        except CheckFailed as e:  # out of memory: say where, and what was predicted there
+            failure = _oom(e, pred)
+            break
+    if runs:
+        emit(render(runs, fmt, _color(output)), output, force)
+    if failure is not None:
+        raise failure
+    failed = [(run.prediction.batch, row) for run in runs for row in run.failed]
+    if failed:
+        b, row = failed[0]
+        raise CheckFailed(f"{len(failed)} stage(s) differ without explanation; first: batch {b} "
+                          f"{row.stage}: {row.reason}")
+
+
+def _measure(net, shape, batch, dtype, optimizer, device, log):  # type: ignore[no-untyped-def]
+    from alexprof.memtrace import iter_log, run_step
+
+    trace = run_step(net, shape, batch, dtype, optimizer, device, log=log)
+    if log:
+        for line in iter_log(trace):
+            print(line, file=sys.stderr)
+    return trace
+
+
+def _oom(e: CheckFailed, pred) -> CheckFailed:  # type: ignore[no-untyped-def]
+    stage = getattr(e, "stage", None)
+    if stage is None:
+        return e
+    s = pred.stage(stage)
+    return CheckFailed(f"{e}; predicted for {stage}: {s.allocated:,} B after, {s.peak:,} B peak "
+                       f"(whole step peak {pred.peak:,} B)")
+
+
+def _progress(items: list[int], what: str):  # type: ignore[no-untyped-def]
+    if len(items) < 2 or not sys.stderr.isatty():
+        yield from items
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(f"memtrace {what}", total=len(items))
+        for item in items:
+            bar.update(task, description=f"memtrace {what}: batch {item}")
+            yield item
+            bar.advance(task)

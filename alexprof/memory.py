@@ -1,0 +1,266 @@
+"""The analytic memory model of one training step, stage by stage.  No torch.
+
+:func:`predict` replays the step that ``alexprof memtrace`` measures, on the
+storage model of :mod:`alexprof.memsim` with the per-layer rules of
+:mod:`alexprof.memrules`::
+
+    x, y = rand(...), randint(...)            input
+    model = build(net).to(device)             model     (parameters, BN buffers)
+    out = model(x)                            forward   (outputs, what autograd keeps)
+    loss = cross_entropy(out, y)              loss      (log-softmax, loss, total weight)
+    loss.backward()                           backward  (parameter gradients)
+    optimizer.step()                          step      (optimizer state, first step)
+    optimizer.zero_grad()                     zero_grad (set_to_none: gradients freed)
+
+The training loop keeps ``x``, ``y``, ``out`` and ``loss`` referenced to the
+end.  ``allocated`` is what is alive after a stage; ``peak`` is the most alive
+at any moment within it, counted at the granularity of whole aten ops (a
+temporary inside one kernel, such as a cuDNN workspace, is not a tensor and
+is not modelled).  On CUDA every storage is rounded up to 512 bytes, as the
+caching allocator does; on CPU sizes are exact.
+
+The optimizers follow torch 2.13: the single-tensor loop on CPU, the
+``foreach`` path on CUDA (its default), SGD(lr=0.01, momentum=0.9 for
+``sgd-momentum``) and Adam(lr=1e-3).  The step is the *first* one, so it
+creates the state: momentum buffers (a clone of each gradient), Adam's
+``exp_avg``/``exp_avg_sq`` (zeros like each parameter) and its ``step``
+counters (float32 scalars on the CPU, also when the parameters are on CUDA).
+Pure arithmetic: it works for any batch size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from alexprof import layers as L
+from alexprof.errors import UsageError, closest
+from alexprof.memrules import Step, forward, param_shapes, passthrough
+from alexprof.memtrain import cross_entropy, optimizer_step
+from alexprof.memsim import ITEMSIZE, Buffer, Event, Param, Tape, Var
+from alexprof.zoo import Net
+
+STAGES = ("input", "model", "forward", "loss", "backward", "step", "zero_grad")
+OPTIMIZERS = ("none", "sgd", "sgd-momentum", "adam")
+DTYPES = ("float32", "float16", "bfloat16")
+DEVICES = ("cpu", "cuda")
+
+
+
+@dataclass(frozen=True)
+class StageMemory:
+    stage: str
+    allocated: int  # bytes alive after the stage
+    peak: int  # most bytes alive at any moment within the stage
+    delta: int  # allocated - allocated after the previous stage
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A storage alive at the end of forward, and who keeps it."""
+
+    layer: str
+    tensor: str
+    shape: tuple[int, ...]
+    dtype: str
+    bytes: int
+    kept_by: tuple[str, ...]  # "relu1 (output, masks ...)", "the training loop"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"layer": self.layer, "tensor": self.tensor, "shape": list(self.shape),
+                "dtype": self.dtype, "bytes": self.bytes, "kept_by": list(self.kept_by)}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    model: str
+    device: str
+    input_shape: tuple[int, ...]
+    batch: int
+    stored_batch: int
+    dtype: str
+    optimizer: str
+    stages: tuple[StageMemory, ...]
+    breakdown: dict[str, int]
+    kept: tuple[Kept, ...]
+    events: tuple[Event, ...] = field(repr=False, default=())
+    notes: tuple[str, ...] = ()
+
+    @property
+    def peak(self) -> int:
+        return max(s.peak for s in self.stages)
+
+    def stage(self, name: str) -> StageMemory:
+        return next(s for s in self.stages if s.stage == name)
+
+
+def check_choice(what: str, value: str, valid: tuple[str, ...]) -> str:
+    if value not in valid:
+        raise UsageError(f"{what} {value!r}{closest(value, list(valid))}; valid: {', '.join(valid)}")
+    return value
+
+
+def predict(net: Net, input_shape: tuple[int, ...] | None = None, batch: int = 1,
+            dtype: str = "float32", optimizer: str = "sgd-momentum", device: str = "cuda",
+            foreach: bool | None = None) -> Prediction:
+    """Bytes alive after, and at most within, each stage of one training step.
+
+    ``foreach`` picks the optimizer implementation (default: as torch does,
+    ``foreach`` on CUDA, the single-tensor loop on CPU).
+    """
+    check_choice("--dtype", dtype, DTYPES)
+    check_choice("--optimizer", optimizer, OPTIMIZERS)
+    check_choice("--device", device, DEVICES)
+    if batch < 1:
+        raise UsageError(f"--batch {batch} must be a positive integer")
+    shape = tuple(input_shape or net.input_shape)
+    stored = max(batch, net.stored_batch or batch)
+    tape = Tape(device, dtype)
+    step = Step(tape, batch)
+    marks: dict[str, tuple[int, int]] = {}
+
+    def stage(name: str) -> None:
+        marks[name] = (tape.allocated, tape.peak)
+
+    tape.begin("input")
+    x = tape.alloc("input", "x", "input", (stored, *shape))
+    tape.alloc("input", "y", "input", (stored,), "int64")
+    stage("input")
+    tape.begin("model")
+    params = _build(step, net.body, shape)
+    stage("model")
+    tape.begin("forward")
+    out = run_sequential(step, net.body, Var(x), shape, "")
+    out.buf.category = "output"  # the logits, referenced by the training loop
+    stage("forward")
+    at_forward = dict(tape.live)
+    kept = _kept(at_forward, tape.reasons)  # now: holders change as backward releases them
+    tape.begin("loss")
+    loss = cross_entropy(step, out)
+    stage("loss")
+    tape.begin("backward")
+    tape.backward(loss)
+    stage("backward")
+    gradients = sum(p.grad.nbytes for p in params if p.grad is not None)
+    tape.begin("step")
+    state = optimizer_step(tape, params, optimizer, device == "cuda" if foreach is None else foreach)
+    stage("step")
+    tape.begin("zero_grad")
+    for p in params:
+        if p.grad is not None:
+            tape.drop(p.grad, "grad")
+            p.grad = None
+    stage("zero_grad")
+    stages, prev = [], 0
+    for name in STAGES:
+        allocated, peak = marks[name]
+        stages.append(StageMemory(name, allocated, peak, allocated - prev))
+        prev = allocated
+    breakdown = _breakdown(at_forward, out.buf, marks, gradients, state)
+    notes = _notes(device, optimizer, len(params))
+    return Prediction(net.name, device, shape, batch, stored, dtype, optimizer, tuple(stages),
+                      breakdown, kept, tuple(tape.events), notes)
+
+
+def _build(step: Step, body: L.Sequential, shape: tuple[int, ...]) -> list[Param]:
+    """Module parameters (and BN buffers) in registration order, as ``to_empty`` allocates them."""
+    params = []
+    for placed in L.walk(body, shape):
+        for key, pshape, kind in param_shapes(placed.layer):
+            dt = "int64" if kind == "int64" else None
+            category = "parameters" if kind == "param" else "buffers"
+            buf = step.tape.alloc(placed.name, key, category, pshape, dt, "param")
+            if kind == "param":
+                param = Param(f"{placed.name}.{key}", buf)
+                step.params[param.name] = param
+                params.append(param)
+    return params
+
+
+def run_sequential(step: Step, seq: L.Sequential, x: Var, shape: tuple[int, ...], prefix: str) -> Var:
+    """``nn.Sequential.forward``: its local ``input`` is rebound child after child."""
+    step.tape.hold(x.buf, "py")
+    for child in seq.layers:
+        y = _run(step, child, x, shape, prefix)
+        step.tape.drop(x.buf, "py")
+        x, shape = y, child.output_shape(shape)
+    return x
+
+
+def _run(step: Step, layer: L.Layer, x: Var, shape: tuple[int, ...], prefix: str) -> Var:
+    if isinstance(layer, L.Sequential):
+        return run_sequential(step, layer, x, shape, f"{prefix}{layer.name}.")
+    if isinstance(layer, L.Parallel):
+        return _run_parallel(step, layer, x, shape, f"{prefix}{layer.name}.")
+    placed = L.Placed(f"{prefix}{layer.name}", layer, shape, layer.output_shape(shape), x.requires_grad)
+    return forward(step, placed, x)
+
+
+def _run_parallel(step: Step, par: L.Parallel, x: Var, shape: tuple[int, ...], prefix: str) -> Var:
+    """``outs = [branch(x) for branch]``, then ``torch.cat(outs, 1)`` or a running sum."""
+    t = step.tape
+    outs = [_run(step, branch, x, shape, prefix) for branch in par.branches]
+    out_shape = par.output_shape(shape)
+    name = prefix.rstrip(".")
+    if par.merge == "concat":
+        buf = t.alloc(name, "output", "activations", (step.batch, *out_shape))
+        total = Var(buf, t.node(name, "CatBackward0", [o.fn for o in outs], [], passthrough))
+    else:
+        total = Var(t.hold(outs[0].buf, "py"), outs[0].fn)
+        for o in outs[1:]:
+            buf = t.alloc(name, "output", "activations", (step.batch, *out_shape))
+            node = t.node(name, "AddBackward0", [total.fn, o.fn], [], passthrough)
+            t.drop(total.buf, "py")
+            total = Var(buf, node)
+    for o in outs:
+        t.drop(o.buf, "py")
+    return total
+
+
+def _breakdown(at_forward: dict[int, Buffer], logits: Buffer, marks: dict[str, tuple[int, int]],
+               gradients: int, state: list[Buffer]) -> dict[str, int]:
+    def total(category: str) -> int:
+        return sum(b.nbytes for b in at_forward.values() if b.category == category)
+
+    kept = sum(b.nbytes for b in at_forward.values()
+               if b.category not in ("input", "parameters", "buffers", "output"))
+    return {
+        "inputs": total("input"),
+        "parameters": total("parameters"),
+        "buffers": total("buffers"),
+        "activations": kept,
+        "output": logits.nbytes,
+        "loss": marks["loss"][0] - marks["forward"][0],
+        "gradients": gradients,
+        "optimizer_state": sum(b.nbytes for b in state),
+    }
+
+
+def _kept(at_forward: dict[int, Buffer], reasons: dict[str, str]) -> tuple[Kept, ...]:
+    rows = []
+    for buf in at_forward.values():
+        if buf.category in ("input", "parameters", "buffers"):
+            continue  # the logits stay: the training loop keeps them
+        who = []
+        for holder, n in buf.holders.items():
+            if n and holder.startswith("saved:"):
+                name = holder[len("saved:"):]
+                who.append(f"{name.replace(':', ' ')} ({reasons.get(name) or 'for its gradient'})")
+            elif n and holder == "py":
+                who.append("the training loop (out = model(x))")
+        rows.append(Kept(buf.layer, buf.role, buf.shape, buf.dtype, buf.nbytes, tuple(dict.fromkeys(who))))
+    return tuple(rows)
+
+
+def _notes(device: str, optimizer: str, n_params: int) -> tuple[str, ...]:
+    notes = []
+    if device == "cuda":
+        notes.append("CUDA: every storage rounded up to 512 bytes (caching allocator block size)")
+        if optimizer == "adam":
+            notes.append(f"Adam's {n_params} step counters are float32 scalars in host memory "
+                         f"({4 * n_params} bytes, not on the GPU)")
+    return tuple(notes)
+
+
+def itemsize(dtype: str) -> int:
+    return ITEMSIZE[dtype]

@@ -1,0 +1,240 @@
+"""What each layer allocates in forward, keeps for backward, and allocates in backward.
+
+One rule per descriptor type, registered with :func:`rule` (once per type).  A
+rule replays the aten ops that torch 2.13's ``nn`` module runs for that layer in
+training mode, on :class:`~alexprof.memsim.Tape`: every storage it allocates,
+the autograd node it records, which storages that node saves, and the
+backward formula's allocations, in order.  Shapes are per sample in the
+descriptors; the batch is applied here.  No torch import.
+
+What is kept for backward (``saved``), layer by layer:
+
+* Conv2d: its input (for the weight gradient); the weight is a parameter.
+* Linear: its input (``addmm``/``mm`` keep ``mat1``).
+* ReLU: its output (the gradient is masked where the output is 0); in place, it
+  is the storage of the layer before.
+* MaxPool2d: its input and the int64 argmax ``indices`` (one per output element).
+* Dropout: on CPU a mask of the input's dtype (``empty_like().bernoulli_()``
+  scaled by ``1/(1-p)``); on CUDA the fused kernel keeps a bool mask.
+* LocalResponseNorm (``F.local_response_norm``, 4-D path): the channel-padded
+  squares (for ``avg_pool3d``'s backward), ``k + alpha*avg`` (the base of the
+  power) and its power ``beta`` (the divisor), and the input twice (``x*x``, ``x/div``).
+* AdaptiveAvgPool2d: the input (``_adaptive_avg_pool2d``); nothing for 1x1 (a ``mean``).
+* AvgPool2d: its input.  BatchNorm2d: its input, batch mean and inverse std.
+* Softmax: its output.  Flatten: nothing (a view).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from alexprof import layers as L
+from alexprof.errors import UsageError
+from alexprof.memsim import Buffer, Edge, Node, Param, Tape, Var
+
+Shape = tuple[int, ...]
+
+
+@dataclass
+class Step:
+    """What the rules share: the tape, the batch, the parameters by name."""
+
+    tape: Tape
+    batch: int
+    params: dict[str, Param] = field(default_factory=dict)
+
+    @property
+    def cuda(self) -> bool:
+        return self.tape.device == "cuda"
+
+    def act(self, p: L.Placed, role: str, shape: Shape, dtype: str | None = None,
+            category: str = "activations", holder: str = "py") -> Buffer:
+        return self.tape.alloc(p.name, role, category, (self.batch, *shape), dtype, holder)
+
+    def param(self, p: L.Placed, key: str) -> Param | None:
+        return self.params.get(f"{p.name}.{key}")
+
+
+Rule = Callable[[Step, L.Placed, Var], Var]
+_RULES: dict[type, Rule] = {}
+
+
+def rule(kind: type) -> Callable[[Rule], Rule]:
+    def register(fn: Rule) -> Rule:
+        if kind in _RULES:
+            raise RuntimeError(f"a memory rule for {kind.__name__} is already registered")
+        _RULES[kind] = fn
+        return fn
+
+    return register
+
+
+def forward(step: Step, p: L.Placed, x: Var) -> Var:
+    try:
+        fn = _RULES[type(p.layer)]
+    except KeyError:
+        raise UsageError(f"no memory rule for layer {p.name!r} of type {p.layer.kind}") from None
+    return fn(step, p, x)
+
+
+def param_shapes(layer: L.Layer) -> list[tuple[str, Shape, str]]:
+    """(name, shape, kind) of a layer's parameters and buffers, in registration order."""
+    if isinstance(layer, L.Conv2d):
+        kh, kw = layer.kernel_size
+        out = [("weight", (layer.out_channels, layer.in_channels // layer.groups, kh, kw), "param")]
+        return out + ([("bias", (layer.out_channels,), "param")] if layer.bias else [])
+    if isinstance(layer, L.Linear):
+        out = [("weight", (layer.out_features, layer.in_features), "param")]
+        return out + ([("bias", (layer.out_features,), "param")] if layer.bias else [])
+    if isinstance(layer, L.BatchNorm2d):
+        c = (layer.num_features,)
+        affine = [("weight", c, "param"), ("bias", c, "param")] if layer.affine else []
+        return affine + [("running_mean", c, "buffer"), ("running_var", c, "buffer"),
+                         ("num_batches_tracked", (), "int64")]
+    return []
+
+
+# -- backward formulas -----------------------------------------------------------------------
+
+def allocs(name: str, batch: int, grads: list[tuple[str, Shape, str]]) -> Callable:
+    """A formula that allocates one output per needed edge, in the given order."""
+
+    def backward(t: Tape, node: Node, g: Buffer) -> list[Optional[Buffer]]:
+        outs: list[Optional[Buffer]] = [None] * len(node.edges)
+        for i, (role, shape, category) in enumerate(grads):
+            if node.needs(i):
+                full = (batch, *shape) if category == "temporary" else shape
+                outs[i] = t.alloc(name, role, category, full, g.dtype, "out")
+        return outs
+
+    return backward
+
+
+def passthrough(t: Tape, node: Node, g: Buffer) -> list[Optional[Buffer]]:
+    """A view's backward (flatten, squeeze, add of a scalar): the gradient itself, no storage."""
+    return [t.hold(g, "out") if node.needs(i) else None for i in range(len(node.edges))]
+
+
+def _with_params(step: Step, p: L.Placed, x: Var, kind: str, saved: list[Buffer],
+                 why: str = "its input, for the weight gradient") -> Node | None:
+    w, b = step.param(p, "weight"), step.param(p, "bias")
+    grads = [("grad_input", p.in_shape, "temporary")]
+    grads += [("grad_weight", w.buffer.shape, "gradients")] if w else []
+    grads += [("grad_bias", b.buffer.shape, "gradients")] if b else []
+    edges: list[Edge] = [x.fn] + [q for q in (w, b) if q is not None]
+    return step.tape.node(p.name, kind, edges, saved, allocs(p.name, step.batch, grads), why)
+
+
+# -- layers ----------------------------------------------------------------------------------
+
+@rule(L.Conv2d)
+def _conv(step: Step, p: L.Placed, x: Var) -> Var:
+    out = step.act(p, "output", p.out_shape)
+    return Var(out, _with_params(step, p, x, "ConvolutionBackward0", [x.buf]))
+
+
+@rule(L.Linear)
+def _linear(step: Step, p: L.Placed, x: Var) -> Var:
+    out = step.act(p, "output", p.out_shape)  # addmm (mm without bias)
+    kind = "AddmmBackward0" if p.layer.bias else "MmBackward0"  # type: ignore[attr-defined]
+    return Var(out, _with_params(step, p, x, kind, [x.buf]))
+
+
+@rule(L.ReLU)
+def _relu(step: Step, p: L.Placed, x: Var) -> Var:
+    t = step.tape
+    out = t.hold(x.buf, "py") if p.layer.inplace else step.act(p, "output", p.out_shape)  # type: ignore[attr-defined]
+    grads = [("grad_input", p.in_shape, "temporary")]
+    return Var(out, t.node(p.name, "ReluBackward0", [x.fn], [out], allocs(p.name, step.batch, grads),
+                           "its output, to zero the gradient where the output is 0"))
+
+
+@rule(L.MaxPool2d)
+def _maxpool(step: Step, p: L.Placed, x: Var) -> Var:
+    out = step.act(p, "output", p.out_shape)
+    idx = step.act(p, "indices", p.out_shape, "int64")
+    grads = [("grad_input", p.in_shape, "temporary")]
+    node = step.tape.node(p.name, "MaxPool2DWithIndicesBackward0", [x.fn], [x.buf, idx],
+                          allocs(p.name, step.batch, grads),
+                          "its input and the int64 argmax indices, to route the gradient")
+    step.tape.drop(idx, "py")  # without a node (input needs no grad) the indices die here
+    return Var(out, node)
+
+
+@rule(L.Dropout)
+def _dropout(step: Step, p: L.Placed, x: Var) -> Var:
+    t, prob = step.tape, p.layer.p  # type: ignore[attr-defined]
+    grads = [("grad_input", p.in_shape, "temporary")]
+    if prob == 0.0:  # at::dropout returns its input: no op, no node
+        return Var(t.hold(x.buf, "py"), x.fn)
+    if prob < 1.0 and step.cuda:  # fused native_dropout: output + bool mask
+        out = step.act(p, "output", p.out_shape)
+        mask = step.act(p, "mask", p.in_shape, "bool")
+        kind = "NativeDropoutBackward0"
+    elif prob < 1.0:  # CPU: mask = empty_like(x).bernoulli_(1-p).div_(1-p); out = x * mask
+        mask = step.act(p, "mask", p.in_shape)
+        out = step.act(p, "output", p.out_shape)
+        kind = "MulBackward0"
+    else:  # p == 1: x * zeros(()) keeps a one-element zero
+        mask = t.alloc(p.name, "zero", "activations", ())
+        out = step.act(p, "output", p.out_shape)
+        kind = "MulBackward0"
+    why = "the bool mask" if kind.startswith("Native") else f"the {mask.dtype} mask scaled by 1/(1-p)"
+    node = t.node(p.name, kind, [x.fn], [mask], allocs(p.name, step.batch, grads), why)
+    t.drop(mask, "py")
+    return Var(out, node)
+
+
+@rule(L.Flatten)
+def _flatten(step: Step, p: L.Placed, x: Var) -> Var:
+    t = step.tape
+    return Var(t.hold(x.buf, "py"), t.node(p.name, "ViewBackward0", [x.fn], [], passthrough))
+
+
+@rule(L.AdaptiveAvgPool2d)
+def _adaptive(step: Step, p: L.Placed, x: Var) -> Var:
+    grads = [("grad_input", p.in_shape, "temporary")]
+    out = step.act(p, "output", p.out_shape)
+    if p.layer.output_size == (1, 1):  # type: ignore[attr-defined]  # a mean: keeps nothing
+        node = step.tape.node(p.name, "MeanBackward1", [x.fn], [], allocs(p.name, step.batch, grads))
+        return Var(out, node)
+    return Var(out, step.tape.node(p.name, "AdaptiveAvgPool2DBackward0", [x.fn], [x.buf],
+                                   allocs(p.name, step.batch, grads), "its input"))
+
+
+@rule(L.AvgPool2d)
+def _avgpool(step: Step, p: L.Placed, x: Var) -> Var:
+    grads = [("grad_input", p.in_shape, "temporary")]
+    out = step.act(p, "output", p.out_shape)
+    return Var(out, step.tape.node(p.name, "AvgPool2DBackward0", [x.fn], [x.buf],
+                                   allocs(p.name, step.batch, grads), "its input"))
+
+
+@rule(L.Softmax)
+def _softmax(step: Step, p: L.Placed, x: Var) -> Var:
+    grads = [("grad_input", p.in_shape, "temporary")]
+    out = step.act(p, "output", p.out_shape)
+    return Var(out, step.tape.node(p.name, "SoftmaxBackward0", [x.fn], [out],
+                                   allocs(p.name, step.batch, grads), "its output"))
+
+
+@rule(L.BatchNorm2d)
+def _batchnorm(step: Step, p: L.Placed, x: Var) -> Var:
+    """Training mode: ``native_batch_norm`` returns the output and the batch mean and
+    inverse std (float32 for a half input: accumulation dtype), after an empty reserve."""
+    t, c = step.tape, (p.layer.num_features,)  # type: ignore[attr-defined]
+    stat = "float32" if t.dtype in ("float16", "bfloat16") else None
+    reserve = t.alloc(p.name, "reserve", "temporary", (0,), "bool")
+    out = step.act(p, "output", p.out_shape)
+    mean = t.alloc(p.name, "batch_mean", "activations", c, stat)
+    invstd = t.alloc(p.name, "batch_invstd", "activations", c, stat)
+    node = _with_params(step, p, x, "NativeBatchNormBackward0", [x.buf, mean, invstd],
+                        "its input, the batch mean and inverse std")
+    for buf in (reserve, mean, invstd):
+        t.drop(buf, "py")
+    return Var(out, node)
+
+
+
+from alexprof import memrules_lrn  # noqa: E402,F401  (registers the LocalResponseNorm rule)

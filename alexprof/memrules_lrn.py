@@ -1,0 +1,93 @@
+"""LocalResponseNorm, op by op as ``F.local_response_norm`` runs it (4-D input).  No torch."""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from alexprof import layers as L
+from alexprof.errors import UsageError
+from alexprof.memrules import Step, allocs, passthrough, rule
+from alexprof.memsim import Buffer, Node, Tape, Var
+
+
+
+@rule(L.LocalResponseNorm)
+def _lrn(step: Step, p: L.Placed, x: Var) -> Var:
+    """``F.local_response_norm`` on a 4-D input, op by op::
+
+        sq = x * x;  v = sq.view(N, 1, C, H, W)
+        padded = pad(v, channels by (size//2, (size-1)//2))     kept by avg_pool3d
+        avg = avg_pool3d(padded, (size, 1, 1)).squeeze(1).view(N, C, H, W)
+        base = avg * alpha + k                                  kept by pow
+        div = base ** beta                                      kept by the division
+        out = x / div                                           (x kept by x*x and x/div)
+    """
+    t, lay = step.tape, p.layer
+    c, h, w = p.in_shape
+    size, beta_zero = lay.size, lay.beta == 0  # type: ignore[attr-defined]
+    if beta_zero:
+        raise UsageError(f"layer {p.name!r}: LocalResponseNorm with beta=0 is not modelled")
+    like = [("grad", p.in_shape, "temporary")]
+    sq = step.act(p, "x*x", p.in_shape, category="temporary")
+    n_sq = t.node(p.name, "MulBackward0", [x.fn, x.fn], [x.buf, x.buf],
+                  allocs(p.name, step.batch, like * 2), "x, for the gradient of x*x")
+    n_view = t.node(p.name, "ViewBackward0", [n_sq], [], passthrough)
+    padded_shape = (1, c + size - 1, h, w)
+    padded = step.act(p, "padded squares", padded_shape)
+    n_pad = t.node(p.name, "ConstantPadNdBackward0", [n_view], [],
+                   allocs(p.name, step.batch, [("grad", (1, c, h, w), "temporary")]))
+    t.drop(sq, "py")
+    avg = step.act(p, "avg", (1, c, h, w), category="temporary")
+    n_avg = t.node(p.name, "AvgPool3DBackward0", [n_pad], [padded],
+                   allocs(p.name, step.batch, [("grad", padded_shape, "temporary")]),
+                   "the channel-padded squares (avg_pool3d keeps its input)")
+    t.drop(padded, "py")
+    n_sqz = t.node(p.name, "SqueezeBackward1", [n_avg], [], passthrough)
+    n_v2 = t.node(p.name, "ViewBackward0", [n_sqz], [], passthrough)
+    scaled = step.act(p, "alpha*avg", p.in_shape, category="temporary")
+    n_mul = t.node(p.name, "MulBackward1", [n_v2], [], allocs(p.name, step.batch, like))
+    base = step.act(p, "k+alpha*avg", p.in_shape)
+    n_add = t.node(p.name, "AddBackward1", [n_mul], [], passthrough)
+    t.drop(scaled, "py")
+    div = step.act(p, "(k+alpha*avg)**beta", p.in_shape)
+    n_pow = t.node(p.name, "PowBackward0", [n_add], [base], _pow_backward(p, step.batch),
+                   "the base k+alpha*avg of the power")
+    t.drop(base, "py")
+    t.drop(avg, "py")
+    out = step.act(p, "output", p.out_shape)
+    n_div = t.node(p.name, "DivBackward0", [x.fn, n_pow], [x.buf, div], _div_backward(p, step.batch),
+                   "x and the divisor (k+alpha*avg)**beta")
+    t.drop(div, "py")
+    return Var(out, n_div)
+
+
+def _pow_backward(p: L.Placed, batch: int) -> Callable:
+    """``grad * (beta * base.pow(beta - 1))``: two temporaries, then the gradient."""
+
+    def backward(t: Tape, node: Node, g: Buffer) -> list[Optional[Buffer]]:
+        powed = t.like(g, p.name, "base**(beta-1)")
+        scaled = t.like(g, p.name, "beta*base**(beta-1)")
+        grad = t.like(g, p.name, "grad", holder="out")
+        t.drop(scaled, "py")
+        t.drop(powed, "py")
+        return [grad]
+
+    return backward
+
+
+def _div_backward(p: L.Placed, batch: int) -> Callable:
+    """``x / div``: for ``div``, ``-grad * ((x / div) / div)`` (three temporaries);
+    for ``x``, ``grad / div``.  torch 2.13 computes the ``div`` gradient first."""
+
+    def backward(t: Tape, node: Node, g: Buffer) -> list[Optional[Buffer]]:
+        g_div = g_x = None
+        if node.needs(1):
+            temps = [t.like(g, p.name, r) for r in ("x/div", "x/div/div", "-grad")]
+            g_div = t.like(g, p.name, "grad", holder="out")
+            for tmp in reversed(temps):
+                t.drop(tmp, "py")
+        if node.needs(0):
+            g_x = t.like(g, p.name, "grad", holder="out")
+        return [g_x, g_div]
+
+    return backward

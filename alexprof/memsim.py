@@ -1,0 +1,251 @@
+"""A pure-Python model of tensor storages and of PyTorch's autograd engine.
+
+The analytic memory model (:mod:`alexprof.memory`) replays one training step
+as a sequence of storage allocations and frees, without torch.  It thinks in
+*storages*, not tensors: an in-place ReLU, a flatten (a view) or a gradient
+passed through a view share the storage they came from, so it is counted once.
+
+A :class:`Buffer` is one storage.  It stays alive while anything holds it,
+and holders are named so that a report can say *why* it is alive:
+
+* ``py``: a Python reference (a local variable of a ``forward``, the training
+  loop's ``x``, ``out``, ``loss``);
+* ``saved:<node>``: an autograd node keeps it for backward;
+* ``inbuf``: the engine's input buffer of a node waiting to run;
+* ``out``: a node's output list while the engine routes it;
+* ``grad``: ``param.grad``; ``state``: optimizer state; ``param``: the module.
+
+The backward pass follows the engine of torch 2.13 on one device (the CPU
+engine, and the CUDA device thread, run one node at a time):
+
+1. among the nodes whose inputs are complete, the one created last runs first
+   (the ready queue orders by sequence number, highest first);
+2. a node allocates its outputs (and any temporaries of its formula), then its
+   incoming gradient is released, then its saved tensors;
+3. each output is handed to the next node's input buffer; a second gradient
+   for the same input is summed out of place (``old + new``: a new storage,
+   the old one freed); gradients of parameters are stolen into ``.grad``;
+4. the output list is dropped.
+
+These rules were read off real storage traces (``alexprof.memtrace``) and are
+checked byte for byte against them by the test suite.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Union
+
+ITEMSIZE = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int64": 8, "bool": 1}
+CUDA_BLOCK = 512  # the CUDA caching allocator rounds every block up to a multiple of 512 bytes
+
+
+def storage_bytes(elements: int, dtype: str, device: str) -> int:
+    """Bytes a storage occupies: exact on CPU, rounded up to 512 on CUDA (0 stays 0)."""
+    raw = elements * ITEMSIZE[dtype]
+    if device == "cuda" and raw:
+        return -(-raw // CUDA_BLOCK) * CUDA_BLOCK
+    return raw
+
+
+@dataclass(eq=False)
+class Buffer:
+    """One storage: who made it, what it is, and who keeps it alive."""
+
+    id: int
+    layer: str  # the layer (or stage) that allocated it
+    role: str  # "output", "indices", "mask", "grad_weight", ...
+    category: str  # input | parameters | activations | output | loss | gradients | optimizer | temporary
+    dtype: str
+    shape: tuple[int, ...]  # full shape, batch included
+    nbytes: int
+    stage: str = ""
+    holders: Counter = field(default_factory=Counter)
+
+    @property
+    def elements(self) -> int:
+        return math.prod(self.shape)
+
+
+@dataclass(frozen=True)
+class Event:
+    stage: str
+    sign: int  # +1 allocated, -1 freed
+    buffer: Buffer
+    allocated: int  # bytes alive right after the event
+
+
+@dataclass(eq=False)
+class Param:
+    """A leaf tensor that requires grad (a weight or bias)."""
+
+    name: str
+    buffer: Buffer
+    grad: Optional[Buffer] = None
+
+
+BackwardFn = Callable[["Tape", "Node", Buffer], list[Optional[Buffer]]]
+Edge = Union["Node", Param, None]
+
+
+@dataclass(eq=False)
+class Node:
+    """An autograd node: where its output gradients go, what it saved, its formula."""
+
+    seq: int
+    name: str  # "conv1:ConvolutionBackward0"
+    layer: str
+    edges: tuple[Edge, ...]
+    saved: tuple[Buffer, ...]
+    backward: BackwardFn
+    inbuf: Optional[Buffer] = None
+    deps: int = 0
+
+    def needs(self, i: int) -> bool:
+        return self.edges[i] is not None
+
+
+@dataclass(frozen=True)
+class Var:
+    """A tensor: a storage plus the node (or parameter) its gradient flows to."""
+
+    buf: Buffer
+    fn: Edge = None
+
+    @property
+    def requires_grad(self) -> bool:
+        return self.fn is not None
+
+
+class Tape:
+    """Live storages, their total, the peak within the current stage, and every event."""
+
+    def __init__(self, device: str, dtype: str) -> None:
+        self.device, self.dtype = device, dtype
+        self.live: dict[int, Buffer] = {}
+        self.allocated = 0
+        self.peak = 0
+        self.stage = ""
+        self.events: list[Event] = []
+        self.reasons: dict[str, str] = {}  # node name -> what it keeps, and why
+        self._ids = 0
+        self._seq = 0
+
+    # -- storages ---------------------------------------------------------------------------
+    def alloc(self, layer: str, role: str, category: str, shape: tuple[int, ...],
+              dtype: str | None = None, holder: str = "py") -> Buffer:
+        dt = dtype or self.dtype
+        self._ids += 1
+        buf = Buffer(self._ids, layer, role, category, dt, tuple(shape),
+                     storage_bytes(math.prod(shape), dt, self.device), self.stage)
+        buf.holders[holder] += 1
+        self.live[buf.id] = buf
+        self.allocated += buf.nbytes
+        self.peak = max(self.peak, self.allocated)
+        self.events.append(Event(self.stage, +1, buf, self.allocated))
+        return buf
+
+    def like(self, buf: Buffer, layer: str, role: str, category: str = "temporary",
+             holder: str = "py") -> Buffer:
+        return self.alloc(layer, role, category, buf.shape, buf.dtype, holder)
+
+    def hold(self, buf: Buffer, holder: str) -> Buffer:
+        if buf.id not in self.live:
+            raise RuntimeError(f"model error: {buf.layer} {buf.role} is held after it was freed")
+        buf.holders[holder] += 1
+        return buf
+
+    def drop(self, buf: Buffer, holder: str) -> None:
+        if buf.holders[holder] < 1:
+            raise RuntimeError(f"model error: {buf.layer} {buf.role} is not held by {holder!r}")
+        buf.holders[holder] -= 1
+        if not +buf.holders:
+            del self.live[buf.id]
+            self.allocated -= buf.nbytes
+            self.events.append(Event(self.stage, -1, buf, self.allocated))
+
+    def begin(self, stage: str) -> None:
+        """Start a stage: its peak starts at what is allocated now (reset_peak_memory_stats)."""
+        self.stage = stage
+        self.peak = self.allocated
+
+    # -- autograd ---------------------------------------------------------------------------
+    def node(self, layer: str, kind: str, inputs: list[Edge], saved: list[Buffer],
+             backward: BackwardFn, why: str = "") -> Node | None:
+        """Record an autograd node if any input needs a gradient (else autograd records nothing).
+
+        ``why`` says what the saved storages are for (shown in reports)."""
+        if not any(e is not None for e in inputs):
+            return None
+        self._seq += 1
+        name = f"{layer}:{kind}"
+        self.reasons[name] = why
+        for buf in saved:
+            self.hold(buf, f"saved:{name}")
+        return Node(self._seq, name, layer, tuple(inputs), tuple(saved), backward)
+
+    def backward(self, root: Var) -> None:
+        """``root.backward()``: a seed of ones, then the engine until the graph is done."""
+        seed = self.alloc("loss", "seed", "temporary", root.buf.shape, root.buf.dtype, "seed")
+        if isinstance(root.fn, Node):
+            _count_deps(root.fn)
+            self._deliver(root.fn, seed)
+            ready = [(-root.fn.seq, root.fn.seq, root.fn)]
+            while ready:
+                node = heapq.heappop(ready)[2]
+                for nxt in self._run(node):
+                    heapq.heappush(ready, (-nxt.seq, nxt.seq, nxt))
+        self.drop(seed, "seed")
+
+    def _run(self, node: Node) -> list[Node]:
+        grad = node.inbuf
+        outs = node.backward(self, node, grad) if grad is not None else [None] * len(node.edges)
+        if grad is not None:
+            self.drop(grad, "inbuf")
+        node.inbuf = None
+        for buf in node.saved:
+            self.drop(buf, f"saved:{node.name}")
+        ready = []
+        for edge, g in zip(node.edges, outs):
+            if isinstance(edge, Param):
+                if g is not None:
+                    self._accumulate_param(edge, g)
+            elif isinstance(edge, Node):
+                if g is not None:
+                    self._deliver(edge, g)
+                edge.deps -= 1
+                if edge.deps == 0:
+                    ready.append(edge)
+        for g in outs:
+            if g is not None:
+                self.drop(g, "out")
+        return ready
+
+    def _deliver(self, node: Node, grad: Buffer) -> None:
+        if node.inbuf is None:
+            node.inbuf = self.hold(grad, "inbuf")
+            return
+        total = self.like(node.inbuf, node.layer, "grad_sum", holder="inbuf")
+        self.drop(node.inbuf, "inbuf")
+        node.inbuf = total
+
+    def _accumulate_param(self, param: Param, grad: Buffer) -> None:
+        if param.grad is None:  # AccumulateGrad steals the fresh gradient: no copy
+            grad.category, grad.role = "gradients", f"{param.name}.grad"
+            param.grad = self.hold(grad, "grad")
+        # a second gradient for a shared parameter is added in place: no new storage
+
+
+def _count_deps(root: Node) -> None:
+    seen = {id(root)}
+    stack = [root]
+    while stack:
+        for edge in stack.pop().edges:
+            if isinstance(edge, Node):
+                edge.deps += 1
+                if id(edge) not in seen:
+                    seen.add(id(edge))
+                    stack.append(edge)

@@ -1,0 +1,69 @@
+"""The loss and the optimizer step on the tape (torch 2.13 semantics).  No torch.
+
+``cross_entropy`` is ``log_softmax`` (keeps its output) then ``nll_loss`` (a
+scalar loss and a scalar total weight, which it keeps).  The optimizer step is
+the *first* one: it creates the state.  SGD with momentum clones each gradient
+into its momentum buffer; Adam makes ``exp_avg`` and ``exp_avg_sq`` (zeros like
+the parameter) and a float32 ``step`` counter that lives on the CPU, then, in
+the single-tensor loop (CPU default), ``denom = (exp_avg_sq.sqrt() / c).add_(eps)``
+per parameter (two temporaries, the previous ``denom`` freed when rebound), or
+in the ``foreach`` path (CUDA default) ``_foreach_sqrt`` of every ``exp_avg_sq``
+at once (plus a CPU scalar ``tensor(1.0)`` to bump the steps).
+"""
+
+from __future__ import annotations
+
+from alexprof.memrules import Step, allocs
+from alexprof.memsim import Buffer, Param, Tape, Var
+
+
+def cross_entropy(step: Step, logits: Var) -> Var:
+    """``log_softmax`` (kept: its output) then ``nll_loss`` (a scalar and its total weight)."""
+    t = step.tape
+    grad = [("grad", logits.buf.shape[1:], "temporary")]
+    logp = t.alloc("loss", "log_softmax", "loss", logits.buf.shape)
+    n_ls = t.node("loss", "LogSoftmaxBackward0", [logits.fn], [logp], allocs("loss", step.batch, grad),
+                  "its output, the log-probabilities")
+    loss = t.alloc("loss", "loss", "loss", ())
+    weight = t.alloc("loss", "total_weight", "loss", ())
+    n_nll = t.node("loss", "NllLossBackward0", [n_ls], [logp, weight], allocs("loss", step.batch, grad),
+                   "the log-probabilities and the total weight")
+    t.drop(weight, "py")
+    t.drop(logp, "py")
+    return Var(loss, n_nll)
+
+
+def optimizer_step(t: Tape, params: list[Param], optimizer: str, foreach: bool) -> list[Buffer]:
+    with_grad = [p for p in params if p.grad is not None]
+    state: list[Buffer] = []
+    if optimizer == "sgd-momentum":  # first step: buf = grad.clone()
+        state = [t.like(p.grad, p.name, "momentum_buffer", "optimizer", "state")  # type: ignore[arg-type]
+                 for p in with_grad]
+    elif optimizer == "adam":
+        for p in with_grad:
+            if t.device == "cpu":  # the step counter lives on the CPU
+                state.append(t.alloc(p.name, "step", "optimizer", (), "float32", "state"))
+            state += [t.like(p.buffer, p.name, key, "optimizer", "state")
+                      for key in ("exp_avg", "exp_avg_sq")]
+        _adam_temporaries(t, with_grad, foreach)
+    return state
+
+
+def _adam_temporaries(t: Tape, params: list[Param], foreach: bool) -> None:
+    if foreach:  # _foreach_add_(steps, tensor(1.0)); sqrt of every exp_avg_sq at once
+        if t.device == "cpu":
+            t.drop(t.alloc("adam", "one", "temporary", (), "float32"), "py")
+        sqrts = [t.like(p.buffer, p.name, "sqrt(exp_avg_sq)") for p in params]
+        for buf in sqrts:
+            t.drop(buf, "py")
+        return
+    denom = None  # denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps), per parameter
+    for p in params:
+        root = t.like(p.buffer, p.name, "sqrt(exp_avg_sq)")
+        new = t.like(p.buffer, p.name, "denom")
+        t.drop(root, "py")
+        if denom is not None:
+            t.drop(denom, "py")
+        denom = new
+    if denom is not None:
+        t.drop(denom, "py")

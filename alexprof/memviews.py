@@ -1,0 +1,184 @@
+"""``memtrace`` results -> text: stage table, breakdown, kept tensors, sweep.  No torch."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from alexprof.memory import STAGES, Prediction
+from alexprof.memreport import MemRun, csv_rows, document
+from alexprof.render import MARKS, Table, csv_records, shape_str, to_json
+
+STATUS = {"exact": MARKS["match"], "explained": MARKS["explained"], "mismatch": MARKS["mismatch"], "": ""}
+PARTS = {
+    "inputs": "x and y (the targets, int64)",
+    "parameters": "weights and biases",
+    "buffers": "batch-norm running statistics",
+    "activations": "kept by autograd for backward (below)",
+    "output": "the logits, kept by the training loop",
+    "loss": "log-softmax output, the loss and nll_loss's total weight",
+    "gradients": "one .grad per parameter",
+    "optimizer_state": "momentum buffers / Adam exp_avg and exp_avg_sq (and step counters on CPU)",
+}
+CATEGORY = {"input": "inputs", "optimizer": "optimizer state", "output": "output"}
+
+
+def size(n: int | None) -> str:
+    """Binary units for tables: 4194304 -> '4 MiB', 1536 -> '1.5 KiB'."""
+    if n is None:
+        return "-"
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if abs(n) >= factor:
+            return f"{n / factor:.2f}".rstrip("0").rstrip(".") + f" {unit}"
+    return f"{n} B"
+
+
+def signed(n: int | None) -> str:
+    return "-" if n is None else f"{n:+,}" if n else "0"
+
+
+def render(runs: list[MemRun], fmt: str, color: bool = False) -> str:
+    if fmt == "json":
+        return to_json(document(runs))
+    if fmt == "csv":
+        return csv_records(csv_rows(runs))
+    if len(runs) > 1:
+        return sweep_table(runs).to_text(fmt, color)
+    run = runs[0]
+    parts = [stage_table(run), breakdown_table(run.prediction), kept_table(run.prediction)]
+    return "\n".join(t.to_text(fmt, color) for t in parts)
+
+
+def _title(p: Prediction, what: str) -> str:
+    stored = f" (x holds {p.stored_batch})" if p.stored_batch != p.batch else ""
+    return (f"{p.model}: {what} — {p.device}, batch {p.batch}{stored}, {p.dtype}, "
+            f"optimizer {p.optimizer}")
+
+
+def stage_table(run: MemRun) -> Table:
+    p, measured = run.prediction, run.trace is not None
+    caption = ("bytes alive after each stage and the most alive within it; "
+               + ("CUDA: memory_allocated minus the warm-up, each storage rounded to 512 B"
+                  if p.device == "cuda" else "CPU: every storage tracked as torch allocates and frees it"))
+    if measured:
+        cols = ["stage", "allocated", "Δ", "predicted", "diff", "peak", "peak predicted",
+                "peak diff", "", "what changes"]
+    else:
+        cols = ["stage", "predicted", "Δ", "peak predicted", "what changes"]
+    table = Table(_title(p, "memory of one training step"), cols, caption)
+    table.right = set(range(1, len(cols) - (2 if measured else 1)))
+    changes = stage_changes(p)
+    for r in run.rows:
+        if measured:
+            table.add(r.stage, size(r.allocated), size(r.delta), size(r.predicted), signed(r.diff),
+                      size(r.peak), size(r.peak_predicted), signed(r.peak_diff), STATUS[r.status],
+                      changes[r.stage])
+        else:
+            table.add(r.stage, size(r.predicted), size(r.delta_predicted), size(r.peak_predicted),
+                      changes[r.stage])
+    table.footer += _footer(run)
+    return table
+
+
+def stage_changes(p: Prediction) -> dict[str, str]:
+    """What each stage adds and frees, by category (temporaries net to zero)."""
+    net: dict[str, dict[str, int]] = {s: defaultdict(int) for s in STAGES}
+    for e in p.events:
+        net[e.stage][e.buffer.category] += e.sign * e.buffer.nbytes
+    out = {}
+    for stage, cats in net.items():
+        items = sorted(((c, n) for c, n in cats.items() if n), key=lambda cn: -abs(cn[1]))
+        out[stage] = ", ".join(f"{'+' if n > 0 else '−'}{size(abs(n))} {CATEGORY.get(c, c)}"
+                               for c, n in items) or "nothing"
+    return out
+
+
+def _footer(run: MemRun) -> list[str]:
+    p, lines = run.prediction, []
+    top = max(p.stages, key=lambda s: s.peak)
+    site = peak_site(p, top.stage)
+    lines.append(f"Highest predicted peak: {size(top.peak)} ({top.peak:,} B) in {top.stage}"
+                 + (f", {site}" if site else "") + ".")
+    rows = run.rows
+    if run.trace is not None:
+        exact = sum(r.status == "exact" for r in rows)
+        lines.append(f"{exact} of {len(rows)} stages equal to the byte (allocated and peak); "
+                     f"{MARKS['match']} exact, {MARKS['explained']} explained, "
+                     f"{MARKS['mismatch']} unexplained.")
+        for r in rows:
+            if r.reason:
+                lines.append(f"{STATUS[r.status]} {r.stage}: {r.reason}.")
+        if run.trace.device == "cuda":
+            lines += _cuda_lines(run)
+    lines += [f"{note}." for note in p.notes]
+    return lines
+
+
+def peak_site(p: Prediction, stage: str) -> str:
+    events = [e for e in p.events if e.stage == stage and e.sign > 0]
+    peak = p.stage(stage).peak
+    hit = next((e for e in events if e.allocated == peak), None)
+    if hit is None:
+        return ""
+    return f"reached as {hit.buffer.layer} {hit.buffer.role} ({size(hit.buffer.nbytes)}) is allocated"
+
+
+def _cuda_lines(run: MemRun) -> list[str]:
+    t = run.trace
+    assert t is not None
+    w = t.warmup or {}
+    conf = t.allocator or "(unset: default allocator)"
+    return [
+        f"Allocator: PYTORCH_CUDA_ALLOC_CONF={conf}.",
+        f"Warm-up on {w.get('device_name', '?')} (before the step, not in the rows): "
+        f"{size(w.get('allocated'))} stay allocated = the cuBLAS workspaces of the main thread "
+        f"and of autograd's device thread (CUBLAS_WORKSPACE_CONFIG={w.get('cublas_workspace_config')}); "
+        f"the process uses {size(w.get('device_used'))} of {size(w.get('device_total'))} on the "
+        f"device (CUDA context, cuDNN/cuBLAS handles, allocator cache {size(w.get('reserved'))}).",
+    ]
+
+
+def breakdown_table(p: Prediction) -> Table:
+    table = Table(_title(p, "where the predicted bytes go"), ["part", "bytes", "", "what"])
+    table.right = {1, 2}
+    for key, what in PARTS.items():
+        n = p.breakdown.get(key, 0)
+        if key == "buffers" and not n:
+            continue
+        table.add(key.replace("_", " "), f"{n:,}", size(n), what)
+    return table
+
+
+def kept_table(p: Prediction) -> Table:
+    table = Table(f"{p.model}: tensors alive at the end of forward, each storage once",
+                  ["layer", "tensor", "shape", "dtype", "bytes", "kept by"],
+                  caption="a storage shared by several layers (in-place ReLU, a flatten view, "
+                          "the next layer's input) is listed once, with everyone who keeps it")
+    table.right = {4}
+    for k in p.kept:
+        table.add(k.layer, k.tensor, shape_str(k.shape), k.dtype, size(k.bytes), "; ".join(k.kept_by))
+    table.total = ["total", "", "", "", size(sum(k.bytes for k in p.kept)), ""]
+    return table
+
+
+def sweep_table(runs: list[MemRun]) -> Table:
+    p0, measured = runs[0].prediction, runs[0].trace is not None
+    cols = (["batch", "after forward", "predicted", "peak", "peak predicted", "peak stage", ""]
+            if measured else ["batch", "after forward", "peak predicted", "peak stage", "activations kept"])
+    table = Table(f"{p0.model}: batch sweep — {p0.device}, {p0.dtype}, optimizer {p0.optimizer}", cols,
+                  caption="after forward = parameters + inputs + what autograd keeps; peak = the "
+                          "highest of all stages")
+    table.right = {i for i, c in enumerate(cols) if c not in ("peak stage", "")}
+    for run in runs:
+        p = run.prediction
+        fwd = p.stage("forward")
+        top = max(p.stages, key=lambda s: s.peak)
+        if measured:
+            rows = run.rows
+            fwd_m = next(r for r in rows if r.stage == "forward")
+            worst = max(rows, key=lambda r: ("", "exact", "explained", "mismatch").index(r.status))
+            table.add(p.batch, size(fwd_m.allocated), size(fwd.allocated),
+                      size(max(r.peak or 0 for r in rows)), size(p.peak), top.stage, STATUS[worst.status])
+        else:
+            table.add(p.batch, size(fwd.allocated), size(p.peak), top.stage,
+                      size(p.breakdown["activations"]))
+    return table
