@@ -29,7 +29,7 @@ OptimizerOpt = Annotated[str, typer.Option(
 PredictOpt = Annotated[bool, typer.Option(
     "--predict-only", help="Only the analytic prediction: no torch, any batch size.")]
 LogOpt = Annotated[bool, typer.Option(
-    "--log", help="Also print every storage the tracker saw allocated and freed (stderr).")]
+    "--log", help="Also print every allocation and free the profiler saw, with its op (stderr).")]
 
 
 def parse_batches(text: str) -> list[int]:
@@ -72,8 +72,9 @@ def memtrace(
     """Memory after and within each stage of one training step, predicted and measured.
 
     Stages: input, model, forward, loss (cross-entropy), backward, step, zero_grad.
-    On CPU every storage is tracked as torch allocates it; on CUDA the caching
-    allocator is read. A difference the tool cannot explain exits 1.
+    Measured with torch.profiler's allocation events (which change nothing in the
+    step) and, on CUDA, the caching allocator. A difference the tool cannot
+    explain exits 1.
     Example: [bold]alexprof memtrace alexnet --device cpu --batch 1,2,4[/bold]
     """
     from alexprof.memory import DTYPES, OPTIMIZERS, check_choice, predict
@@ -112,12 +113,11 @@ def memtrace(
 
 
 def _measure(net, shape, batch, dtype, optimizer, device, log):  # type: ignore[no-untyped-def]
-    from alexprof.memtrace import iter_log, run_step
+    from alexprof.memtrace import run_step
 
     trace = run_step(net, shape, batch, dtype, optimizer, device, log=log)
-    if log:
-        for line in iter_log(trace):
-            print(line, file=sys.stderr)
+    for line in trace.log:
+        print(line, file=sys.stderr)
     return trace
 
 

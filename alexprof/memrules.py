@@ -224,6 +224,7 @@ def _batchnorm(step: Step, p: L.Placed, x: Var) -> Var:
     """Training mode: ``native_batch_norm`` returns the output and the batch mean and
     inverse std (float32 for a half input: accumulation dtype), after an empty reserve."""
     t, c = step.tape, (p.layer.num_features,)  # type: ignore[attr-defined]
+    t.drop(t.number(p.name), "py")  # num_batches_tracked.add_(1)
     stat = "float32" if t.dtype in ("float16", "bfloat16") else None
     reserve = t.alloc(p.name, "reserve", "temporary", (0,), "bool")
     out = step.act(p, "output", p.out_shape)

@@ -18,7 +18,7 @@ def _lrn(step: Step, p: L.Placed, x: Var) -> Var:
         sq = x * x;  v = sq.view(N, 1, C, H, W)
         padded = pad(v, channels by (size//2, (size-1)//2))     kept by avg_pool3d
         avg = avg_pool3d(padded, (size, 1, 1)).squeeze(1).view(N, C, H, W)
-        base = avg * alpha + k                                  kept by pow
+        base = avg.mul(alpha).add(k)                            kept by pow; alpha kept by mul
         div = base ** beta                                      kept by the division
         out = x / div                                           (x kept by x*x and x/div)
     """
@@ -44,10 +44,15 @@ def _lrn(step: Step, p: L.Placed, x: Var) -> Var:
     t.drop(padded, "py")
     n_sqz = t.node(p.name, "SqueezeBackward1", [n_avg], [], passthrough)
     n_v2 = t.node(p.name, "ViewBackward0", [n_sqz], [], passthrough)
+    alpha = t.number(p.name, "alpha")  # div.mul(alpha): a wrapped number, kept by the node
     scaled = step.act(p, "alpha*avg", p.in_shape, category="temporary")
-    n_mul = t.node(p.name, "MulBackward1", [n_v2], [], allocs(p.name, step.batch, like))
+    n_mul = t.node(p.name, "MulBackward0", [n_v2, None], [alpha], allocs(p.name, step.batch, like),
+                   "alpha, a Python number wrapped as a float64 tensor")
+    t.drop(alpha, "py")
+    k = t.number(p.name, "k")
     base = step.act(p, "k+alpha*avg", p.in_shape)
-    n_add = t.node(p.name, "AddBackward1", [n_mul], [], passthrough)
+    n_add = t.node(p.name, "AddBackward0", [n_mul, None], [], passthrough)
+    t.drop(k, "py")
     t.drop(scaled, "py")
     div = step.act(p, "(k+alpha*avg)**beta", p.in_shape)
     n_pow = t.node(p.name, "PowBackward0", [n_add], [base], _pow_backward(p, step.batch),

@@ -23,12 +23,17 @@ engine, and the CUDA device thread, run one node at a time):
 2. a node allocates its outputs (and any temporaries of its formula), then its
    incoming gradient is released, then its saved tensors;
 3. each output is handed to the next node's input buffer; a second gradient
-   for the same input is summed out of place (``old + new``: a new storage,
-   the old one freed); gradients of parameters are stolen into ``.grad``;
+   for the same input is summed in place into the first when the buffer holds
+   the only reference to it (else into the new one, else ``old + new``: a new
+   storage); gradients of parameters are stolen into ``.grad``;
 4. the output list is dropped.
 
-These rules were read off real storage traces (``alexprof.memtrace``) and are
-checked byte for byte against them by the test suite.
+A Python number passed where an op takes a tensor (``x.mul(0.5)``,
+``t += 1``) becomes an 8-byte CPU tensor for the length of the call (longer if
+autograd saves it): :meth:`Tape.number`.  It costs CPU memory only.
+
+These rules were read off real allocation traces (``alexprof.memprofile``) and
+are checked byte for byte against them by the test suite.
 """
 
 from __future__ import annotations
@@ -148,6 +153,15 @@ class Tape:
         self.events.append(Event(self.stage, +1, buf, self.allocated))
         return buf
 
+    def number(self, layer: str, role: str = "python number") -> Buffer:
+        """A Python scalar wrapped as a float64/int64 CPU tensor (0 bytes on the GPU's books)."""
+        buf = self.alloc(layer, role, "temporary", (), "float64")
+        if self.device != "cpu" and buf.nbytes:
+            self.allocated -= buf.nbytes
+            buf.nbytes = 0
+            self.events[-1] = Event(self.stage, +1, buf, self.allocated)
+        return buf
+
     def like(self, buf: Buffer, layer: str, role: str, category: str = "temporary",
              holder: str = "py") -> Buffer:
         return self.alloc(layer, role, category, buf.shape, buf.dtype, holder)
@@ -225,12 +239,17 @@ class Tape:
         return ready
 
     def _deliver(self, node: Node, grad: Buffer) -> None:
-        if node.inbuf is None:
+        old = node.inbuf
+        if old is None:
             node.inbuf = self.hold(grad, "inbuf")
-            return
-        total = self.like(node.inbuf, node.layer, "grad_sum", holder="inbuf")
-        self.drop(node.inbuf, "inbuf")
-        node.inbuf = total
+        elif +old.holders == Counter(inbuf=1):  # old.add_(grad): no new storage
+            pass
+        elif +grad.holders == Counter(out=1):  # grad.add_(old)
+            node.inbuf = self.hold(grad, "inbuf")
+            self.drop(old, "inbuf")
+        else:  # old + grad
+            node.inbuf = self.like(old, node.layer, "grad_sum", holder="inbuf")
+            self.drop(old, "inbuf")
 
     def _accumulate_param(self, param: Param, grad: Buffer) -> None:
         if param.grad is None:  # AccumulateGrad steals the fresh gradient: no copy

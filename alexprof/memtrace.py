@@ -1,40 +1,36 @@
 """The measured side of ``memtrace``: one real training step, stage by stage.  Imports torch.
 
-CPU has no allocator statistics, so every storage is tracked as it appears:
-:class:`StorageTracker` is a ``TorchDispatchMode`` that sees the outputs of
-every aten op (forward, backward and optimizer alike), registers each new
-storage once (a view or an in-place result shares its storage) with a weakref
-finalizer, and so knows the bytes alive after every op and when each storage
-is freed.  It counts whole ops: a temporary inside one kernel is invisible.
+The step runs under the profiler's memory events (:mod:`alexprof.memprofile`),
+which see every allocation and free in order without changing what torch does.
+On CPU that is the whole measurement: bytes alive after each stage, the peak
+within it at allocator level, and the peak at op boundaries (what the model
+predicts; the difference is temporaries inside single kernels).
 
-On CUDA the numbers come from the caching allocator itself
-(``memory_allocated``, ``max_memory_allocated`` after ``reset_peak_memory_stats``,
-with ``synchronize``), minus what the warm-up left allocated (the cuBLAS
-workspaces of the main thread and of autograd's device thread), which is
-reported on its own.  The tracker runs there too, with sizes rounded to 512
-bytes: what it sees is the op-level truth, so ``memory_allocated`` minus the
-tracker is the allocator's doing (whole blocks handed out under the default
-configuration, also read from ``memory_snapshot``) and, for peaks, temporaries
-inside kernels (cuDNN workspaces).
+On CUDA the headline numbers come from the caching allocator itself
+(``memory_allocated``, and ``max_memory_allocated`` after
+``reset_peak_memory_stats``, with ``synchronize``), minus what the warm-up left
+allocated: the cuBLAS/cuBLASLt workspaces of the main thread and of autograd's
+device thread, reported on their own.  ``memory_snapshot`` tells how many bytes
+active blocks hold beyond their 512-rounded requests (the default allocator may
+hand out a whole cached block; with ``expandable_segments:True`` it never does).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import threading
-import weakref
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
-import torch
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten
+os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")  # see alexprof.memprofile (before torch loads)
 
-from alexprof.errors import CheckFailed, UsageError
-from alexprof.memory import STAGES
-from alexprof.memreport import StageTrace, Trace
-from alexprof.memsim import storage_bytes
-from alexprof.zoo import Net
+import torch  # noqa: E402
+
+from alexprof.errors import CheckFailed, UsageError  # noqa: E402
+from alexprof.memory import STAGES  # noqa: E402
+from alexprof.memprofile import Recorder, iter_log  # noqa: E402
+from alexprof.memreport import StageTrace, Trace  # noqa: E402
+from alexprof.memsim import storage_bytes  # noqa: E402
+from alexprof.zoo import Net  # noqa: E402
 
 TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -45,54 +41,6 @@ class DeviceOutOfMemory(CheckFailed):
     def __init__(self, stage: str, batch: int, detail: str) -> None:
         super().__init__(f"out of memory in stage {stage!r} at batch {batch}: {detail}")
         self.stage, self.batch = stage, batch
-
-
-class StorageTracker(TorchDispatchMode):
-    """Bytes of live storages on one device type, updated after every aten op."""
-
-    def __init__(self, device: str, log: bool = False) -> None:
-        super().__init__()
-        self.device, self.keep_log = device, log
-        self.live: dict[int, int] = {}
-        self.current = self.peak = 0
-        self.stage = ""
-        self.log: list[tuple] = []
-        self._lock = threading.RLock()
-
-    def begin(self, stage: str) -> None:
-        with self._lock:
-            self.stage, self.peak = stage, self.current
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
-        out = func(*args, **(kwargs or {}))
-        for t in tree_flatten(out)[0]:
-            if isinstance(t, torch.Tensor) and t.device.type == self.device and t.layout == torch.strided:
-                self._see(t, func)
-        return out
-
-    def _see(self, t: torch.Tensor, func: Any) -> None:
-        storage = t.untyped_storage()
-        key = id(storage)
-        nbytes = storage_bytes(storage.nbytes(), "bool", self.device)  # bytes, rounded on CUDA
-        with self._lock:
-            old = self.live.get(key)
-            if old == nbytes:
-                return
-            self.live[key] = nbytes
-            self.current += nbytes - (old or 0)
-            self.peak = max(self.peak, self.current)
-            if self.keep_log:
-                self.log.append((self.stage, +1, nbytes, str(func.overloadpacket.__name__),
-                                 tuple(t.shape), str(t.dtype).replace("torch.", ""), self.current))
-        if old is None:
-            weakref.finalize(storage, self._free, key, tuple(t.shape))
-
-    def _free(self, key: int, shape: tuple) -> None:
-        with self._lock:
-            nbytes = self.live.pop(key, 0)
-            self.current -= nbytes
-            if self.keep_log:
-                self.log.append((self.stage, -1, nbytes, "free", shape, "", self.current))
 
 
 def cuda_available() -> bool:
@@ -123,14 +71,14 @@ def run_step(net: Net, input_shape: tuple[int, ...], batch: int, dtype: str = "f
         except RuntimeError as e:
             _reraise(e, "warm-up", batch, dtype, device)
     probe = _Probe(device, warmup["allocated"] if warmup else 0,
-                   warmup["over_allocation"] if warmup else 0, log)
+                   warmup["over_allocation"] if warmup else 0)
     try:
-        with probe.tracker:
+        with probe.recorder.session():
             _step(probe, net, input_shape, batch, dt, optimizer, dev, foreach)
     except RuntimeError as e:
-        _reraise(e, probe.tracker.stage, batch, dtype, device)
-    return Trace(device, tuple(probe.stages), warmup,
-                 allocator_config() if device == "cuda" else "", tuple(probe.tracker.log))
+        _reraise(e, probe.current, batch, dtype, device)
+    return Trace(device, probe.results(), warmup, allocator_config() if device == "cuda" else "",
+                 tuple(iter_log(probe.recorder.stages())) if log else ())
 
 
 def _step(probe: "_Probe | _NoProbe", net: Net, shape: tuple[int, ...], batch: int, dt: torch.dtype,
@@ -179,32 +127,38 @@ def _optimizer(model: torch.nn.Module, name: str, foreach: bool | None) -> torch
 
 
 class _Probe:
-    """Reads the tracker (and on CUDA the allocator) at the edges of each stage."""
+    """Marks the stages for the recorder; on CUDA also reads the allocator at their edges."""
 
-    def __init__(self, device: str, baseline: int, base_over: int, log: bool) -> None:
+    def __init__(self, device: str, baseline: int, base_over: int) -> None:
         self.device, self.baseline, self.base_over = device, baseline, base_over
-        self.tracker = StorageTracker(device, log)
-        self.stages: list[StageTrace] = []
+        self.recorder = Recorder(device)
+        self.current = ""
+        self.cuda: dict[str, tuple[int, int, int]] = {}
 
-    def stage(self, name: str) -> "_StageContext":
-        return _StageContext(self, name)
-
-    def start(self, name: str) -> None:
-        self.tracker.begin(name)
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        assert name in STAGES
+        self.current = name
         if self.device == "cuda":
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
+        with self.recorder.stage(name):
+            yield
+        if self.device == "cuda":
+            torch.cuda.synchronize()
+            self.cuda[name] = (torch.cuda.memory_allocated() - self.baseline,
+                               torch.cuda.max_memory_allocated() - self.baseline,
+                               _over_allocation() - self.base_over)
 
-    def finish(self, name: str) -> None:
-        t = self.tracker
-        if self.device != "cuda":
-            self.stages.append(StageTrace(name, t.current, t.peak, t.current, t.peak))
-            return
-        torch.cuda.synchronize()
-        self.stages.append(StageTrace(
-            name, torch.cuda.memory_allocated() - self.baseline,
-            torch.cuda.max_memory_allocated() - self.baseline, t.current, t.peak,
-            _over_allocation() - self.base_over))
+    def results(self) -> tuple[StageTrace, ...]:
+        out = []
+        for s in self.recorder.stages():
+            if self.device == "cuda":
+                allocated, peak, over = self.cuda[s.stage]
+                out.append(StageTrace(s.stage, allocated, peak, s.allocated, s.peak_ops, over))
+            else:
+                out.append(StageTrace(s.stage, s.allocated, s.peak, s.allocated, s.peak_ops))
+        return tuple(out)
 
 
 class _NoProbe:
@@ -212,19 +166,6 @@ class _NoProbe:
 
     def stage(self, name: str) -> contextlib.nullcontext:
         return contextlib.nullcontext()
-
-
-class _StageContext:
-    def __init__(self, probe: _Probe, name: str) -> None:
-        assert name in STAGES
-        self.probe, self.name = probe, name
-
-    def __enter__(self) -> None:
-        self.probe.start(self.name)
-
-    def __exit__(self, kind: type | None, *rest: object) -> None:
-        if kind is None:
-            self.probe.finish(self.name)
 
 
 def _cuda_warmup(net: Net, shape: tuple[int, ...], dt: torch.dtype, optimizer: str,
@@ -270,14 +211,8 @@ def _reraise(e: RuntimeError, stage: str, batch: int, dtype: str, device: str) -
     text = str(e)
     if "not implemented for" in text:
         raise UsageError(f"--dtype {dtype} on {device}: torch {torch.__version__} cannot run this "
-                         f"step ({text.splitlines()[0]}); use --dtype float32 or bfloat16, "
+                         f"step ({text.splitlines()[0]}); use --dtype float32, another --device, "
                          "or --predict-only") from None
     raise e
 
 
-def iter_log(trace: Trace) -> Iterator[str]:
-    for stage, sign, nbytes, op, shape, dtype, current in trace.log:
-        yield f"{stage:9} {'+' if sign > 0 else '-'}{nbytes:>12,} {op:32} {shape} {dtype} -> {current:,}"
-
-
-Runner = Callable[..., Trace]

@@ -57,13 +57,23 @@ def _adam_temporaries(t: Tape, params: list[Param], foreach: bool) -> None:
         for buf in sqrts:
             t.drop(buf, "py")
         return
-    denom = None  # denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps), per parameter
+    denom = None  # per parameter, in order:
     for p in params:
-        root = t.like(p.buffer, p.name, "sqrt(exp_avg_sq)")
+        _number_call(t, p.name)  # step_t += 1
+        _number_call(t, p.name)  # exp_avg_sq.mul_(beta2)
+        root = t.like(p.buffer, p.name, "sqrt(exp_avg_sq)")  # denom = (exp_avg_sq.sqrt()
+        scalar = t.number(p.name)  # / bias_correction2_sqrt)
         new = t.like(p.buffer, p.name, "denom")
+        t.drop(scalar, "py")
         t.drop(root, "py")
+        _number_call(t, p.name)  # .add_(eps)
         if denom is not None:
             t.drop(denom, "py")
         denom = new
     if denom is not None:
         t.drop(denom, "py")
+
+
+def _number_call(t: Tape, name: str) -> None:
+    """An in-place op given a Python number: the wrapped scalar lives for the call."""
+    t.drop(t.number(name), "py")

@@ -56,12 +56,13 @@ def _title(p: Prediction, what: str) -> str:
 
 def stage_table(run: MemRun) -> Table:
     p, measured = run.prediction, run.trace is not None
-    caption = ("bytes alive after each stage and the most alive within it; "
+    caption = ("bytes alive after each stage and the most alive within it (peak: at allocator "
+               "level; ops: between two ops, which is what is predicted); "
                + ("CUDA: memory_allocated minus the warm-up, each storage rounded to 512 B"
-                  if p.device == "cuda" else "CPU: every storage tracked as torch allocates and frees it"))
+                  if p.device == "cuda" else "CPU: every allocation and free from torch.profiler"))
     if measured:
-        cols = ["stage", "allocated", "Δ", "predicted", "diff", "peak", "peak predicted",
-                "peak diff", "", "what changes"]
+        cols = ["stage", "allocated", "Δ", "predicted", "diff", "peak", "peak, ops",
+                "peak predicted", "diff ", "", "what changes"]
     else:
         cols = ["stage", "predicted", "Δ", "peak predicted", "what changes"]
     table = Table(_title(p, "memory of one training step"), cols, caption)
@@ -70,8 +71,8 @@ def stage_table(run: MemRun) -> Table:
     for r in run.rows:
         if measured:
             table.add(r.stage, size(r.allocated), size(r.delta), size(r.predicted), signed(r.diff),
-                      size(r.peak), size(r.peak_predicted), signed(r.peak_diff), STATUS[r.status],
-                      changes[r.stage])
+                      size(r.peak), size(r.peak_ops), size(r.peak_predicted), signed(r.peak_diff),
+                      STATUS[r.status], changes[r.stage])
         else:
             table.add(r.stage, size(r.predicted), size(r.delta_predicted), size(r.peak_predicted),
                       changes[r.stage])
@@ -100,10 +101,10 @@ def _footer(run: MemRun) -> list[str]:
                  + (f", {site}" if site else "") + ".")
     rows = run.rows
     if run.trace is not None:
-        exact = sum(r.status == "exact" for r in rows)
-        lines.append(f"{exact} of {len(rows)} stages equal to the byte (allocated and peak); "
-                     f"{MARKS['match']} exact, {MARKS['explained']} explained, "
-                     f"{MARKS['mismatch']} unexplained.")
+        same = sum(r.diff == 0 and r.peak_diff == 0 for r in rows)
+        lines.append(f"{same} of {len(rows)} stages equal to the prediction to the byte (after the "
+                     f"stage and peak between ops); {MARKS['match']} every number equal, "
+                     f"{MARKS['explained']} the rest explained below, {MARKS['mismatch']} unexplained.")
         for r in rows:
             if r.reason:
                 lines.append(f"{STATUS[r.status]} {r.stage}: {r.reason}.")
@@ -162,7 +163,7 @@ def kept_table(p: Prediction) -> Table:
 
 def sweep_table(runs: list[MemRun]) -> Table:
     p0, measured = runs[0].prediction, runs[0].trace is not None
-    cols = (["batch", "after forward", "predicted", "peak", "peak predicted", "peak stage", ""]
+    cols = (["batch", "after forward", "predicted", "peak, ops", "peak predicted", "peak stage", ""]
             if measured else ["batch", "after forward", "peak predicted", "peak stage", "activations kept"])
     table = Table(f"{p0.model}: batch sweep — {p0.device}, {p0.dtype}, optimizer {p0.optimizer}", cols,
                   caption="after forward = parameters + inputs + what autograd keeps; peak = the "
@@ -177,7 +178,8 @@ def sweep_table(runs: list[MemRun]) -> Table:
             fwd_m = next(r for r in rows if r.stage == "forward")
             worst = max(rows, key=lambda r: ("", "exact", "explained", "mismatch").index(r.status))
             table.add(p.batch, size(fwd_m.allocated), size(fwd.allocated),
-                      size(max(r.peak or 0 for r in rows)), size(p.peak), top.stage, STATUS[worst.status])
+                      size(max(r.peak_ops or 0 for r in rows)), size(p.peak), top.stage,
+                      STATUS[worst.status])
         else:
             table.add(p.batch, size(fwd.allocated), size(p.peak), top.stage,
                       size(p.breakdown["activations"]))

@@ -26,6 +26,9 @@ PROBE = (
     ["params", "--format", "markdown"],
     ["models"],
     ["check", str(GOLDEN / "alexnet.json")],
+    ["memtrace", "--predict-only"],
+    ["memtrace", "alexnet-2012", "--predict-only", "--batch", "1,32,4096", "--format", "json"],
+    ["memtrace", "linear-demo", "--predict-only", "--device", "cpu", "--format", "csv"],
 ])
 def test_analytic_commands_import_no_torch(args: list[str]) -> None:
     proc = subprocess.run([sys.executable, "-c", PROBE.format(args=args)],
@@ -38,5 +41,14 @@ def test_verify_does_import_torch() -> None:
     """The probe can fail: --verify must load torch."""
     proc = subprocess.run([sys.executable, "-c", PROBE.format(args=["params", "--verify"])],
                           capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "torch" in proc.stdout.strip().splitlines()[-1]
+
+
+def test_memtrace_measuring_does_import_torch() -> None:
+    """The probe can fail: measuring must load torch."""
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(
+        args=["memtrace", "linear-demo", "--device", "cpu", "--batch", "4"])],
+        capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "torch" in proc.stdout.strip().splitlines()[-1]
