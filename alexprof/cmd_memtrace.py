@@ -125,6 +125,8 @@ def _oom(e: CheckFailed, pred) -> CheckFailed:  # type: ignore[no-untyped-def]
     stage = getattr(e, "stage", None)
     if stage is None:
         return e
+    if stage not in {s.stage for s in pred.stages}:  # the warm-up: one step at batch 1
+        return CheckFailed(f"{e}; predicted peak of the whole step: {pred.peak:,} B")
     s = pred.stage(stage)
     return CheckFailed(f"{e}; predicted for {stage}: {s.allocated:,} B after, {s.peak:,} B peak "
                        f"(whole step peak {pred.peak:,} B)")

@@ -157,7 +157,7 @@ def predict(net: Net, input_shape: tuple[int, ...] | None = None, batch: int = 1
         stages.append(StageMemory(name, allocated, peak, allocated - prev))
         prev = allocated
     breakdown = _breakdown(at_forward, out.buf, marks, gradients, state)
-    notes = _notes(device, optimizer, len(params))
+    notes = _notes(device, optimizer, len(params), net.body, shape)
     return Prediction(net.name, device, shape, batch, stored, dtype, optimizer, tuple(stages),
                       breakdown, kept, tuple(tape.events), notes)
 
@@ -245,17 +245,21 @@ def _kept(at_forward: dict[int, Buffer], reasons: dict[str, str]) -> tuple[Kept,
         for holder, n in buf.holders.items():
             if n and holder.startswith("saved:"):
                 name = holder[len("saved:"):]
-                who.append(f"{name.replace(':', ' ')} ({reasons.get(name) or 'for its gradient'})")
+                who.append(f"{name.replace(':', ' ')}: {reasons.get(name) or 'for its gradient'}")
             elif n and holder == "py":
-                who.append("the training loop (out = model(x))")
+                who.append("the training loop: out = model(x)")
         rows.append(Kept(buf.layer, buf.role, buf.shape, buf.dtype, buf.nbytes, tuple(dict.fromkeys(who))))
     return tuple(rows)
 
 
-def _notes(device: str, optimizer: str, n_params: int) -> tuple[str, ...]:
+def _notes(device: str, optimizer: str, n_params: int, body: L.Sequential,
+           shape: tuple[int, ...]) -> tuple[str, ...]:
     notes = []
     if device == "cuda":
         notes.append("CUDA: every storage rounded up to 512 bytes (caching allocator block size)")
+        if any(isinstance(p.layer, L.BatchNorm2d) for p in L.walk(body, shape)):
+            notes.append("CUDA: cuDNN batch norm also keeps a reserve space whose size cuDNN "
+                         "chooses; it is not modelled")
         if optimizer == "adam":
             notes.append(f"Adam's {n_params} step counters are float32 scalars in host memory "
                          f"({4 * n_params} bytes, not on the GPU)")

@@ -111,9 +111,9 @@ def _judge(predicted: int, peak_predicted: int, m: StageTrace, trace: Trace) -> 
     if m.peak != m.peak_ops:
         if m.peak < m.peak_ops:
             return "mismatch", f"allocator peak {m.peak:,} B below the op-level peak {m.peak_ops:,} B"
-        reasons.append(f"peak +{m.peak - m.peak_ops:,} B inside single kernels (temporaries that "
-                       "are never a tensor between two ops: oneDNN/cuDNN buffers, Python numbers "
-                       "wrapped as tensors, dtype conversions)")
+        inside = "cuDNN/cuBLAS workspaces" if trace.device == "cuda" else "oneDNN buffers, wrapped numbers"
+        reasons.append(f"peak +{m.peak - m.peak_ops:,} B inside single kernels ({inside}: "
+                       "never a tensor between two ops)")
     return ("explained", "; ".join(reasons)) if reasons else ("exact", "")
 
 

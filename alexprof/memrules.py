@@ -117,7 +117,7 @@ def passthrough(t: Tape, node: Node, g: Buffer) -> list[Optional[Buffer]]:
 
 
 def _with_params(step: Step, p: L.Placed, x: Var, kind: str, saved: list[Buffer],
-                 why: str = "its input, for the weight gradient") -> Node | None:
+                 why: str = "input, for the weight gradient") -> Node | None:
     w, b = step.param(p, "weight"), step.param(p, "bias")
     grads = [("grad_input", p.in_shape, "temporary")]
     grads += [("grad_weight", w.buffer.shape, "gradients")] if w else []
@@ -147,7 +147,7 @@ def _relu(step: Step, p: L.Placed, x: Var) -> Var:
     out = t.hold(x.buf, "py") if p.layer.inplace else step.act(p, "output", p.out_shape)  # type: ignore[attr-defined]
     grads = [("grad_input", p.in_shape, "temporary")]
     return Var(out, t.node(p.name, "ReluBackward0", [x.fn], [out], allocs(p.name, step.batch, grads),
-                           "its output, to zero the gradient where the output is 0"))
+                           "output: the gradient is 0 where it is 0"))
 
 
 @rule(L.MaxPool2d)
@@ -157,7 +157,7 @@ def _maxpool(step: Step, p: L.Placed, x: Var) -> Var:
     grads = [("grad_input", p.in_shape, "temporary")]
     node = step.tape.node(p.name, "MaxPool2DWithIndicesBackward0", [x.fn], [x.buf, idx],
                           allocs(p.name, step.batch, grads),
-                          "its input and the int64 argmax indices, to route the gradient")
+                          "input and int64 argmax indices")
     step.tape.drop(idx, "py")  # without a node (input needs no grad) the indices die here
     return Var(out, node)
 
@@ -180,7 +180,7 @@ def _dropout(step: Step, p: L.Placed, x: Var) -> Var:
         mask = t.alloc(p.name, "zero", "activations", ())
         out = step.act(p, "output", p.out_shape)
         kind = "MulBackward0"
-    why = "the bool mask" if kind.startswith("Native") else f"the {mask.dtype} mask scaled by 1/(1-p)"
+    why = "bool mask" if kind.startswith("Native") else f"{mask.dtype} mask, scaled by 1/(1-p)"
     node = t.node(p.name, kind, [x.fn], [mask], allocs(p.name, step.batch, grads), why)
     t.drop(mask, "py")
     return Var(out, node)
@@ -200,7 +200,7 @@ def _adaptive(step: Step, p: L.Placed, x: Var) -> Var:
         node = step.tape.node(p.name, "MeanBackward1", [x.fn], [], allocs(p.name, step.batch, grads))
         return Var(out, node)
     return Var(out, step.tape.node(p.name, "AdaptiveAvgPool2DBackward0", [x.fn], [x.buf],
-                                   allocs(p.name, step.batch, grads), "its input"))
+                                   allocs(p.name, step.batch, grads), "input"))
 
 
 @rule(L.AvgPool2d)
@@ -208,7 +208,7 @@ def _avgpool(step: Step, p: L.Placed, x: Var) -> Var:
     grads = [("grad_input", p.in_shape, "temporary")]
     out = step.act(p, "output", p.out_shape)
     return Var(out, step.tape.node(p.name, "AvgPool2DBackward0", [x.fn], [x.buf],
-                                   allocs(p.name, step.batch, grads), "its input"))
+                                   allocs(p.name, step.batch, grads), "input"))
 
 
 @rule(L.Softmax)
@@ -216,7 +216,7 @@ def _softmax(step: Step, p: L.Placed, x: Var) -> Var:
     grads = [("grad_input", p.in_shape, "temporary")]
     out = step.act(p, "output", p.out_shape)
     return Var(out, step.tape.node(p.name, "SoftmaxBackward0", [x.fn], [out],
-                                   allocs(p.name, step.batch, grads), "its output"))
+                                   allocs(p.name, step.batch, grads), "output"))
 
 
 @rule(L.BatchNorm2d)
@@ -231,7 +231,7 @@ def _batchnorm(step: Step, p: L.Placed, x: Var) -> Var:
     mean = t.alloc(p.name, "batch_mean", "activations", c, stat)
     invstd = t.alloc(p.name, "batch_invstd", "activations", c, stat)
     node = _with_params(step, p, x, "NativeBatchNormBackward0", [x.buf, mean, invstd],
-                        "its input, the batch mean and inverse std")
+                        "input, batch mean and inverse std")
     for buf in (reserve, mean, invstd):
         t.drop(buf, "py")
     return Var(out, node)

@@ -30,7 +30,7 @@ def _lrn(step: Step, p: L.Placed, x: Var) -> Var:
     like = [("grad", p.in_shape, "temporary")]
     sq = step.act(p, "x*x", p.in_shape, category="temporary")
     n_sq = t.node(p.name, "MulBackward0", [x.fn, x.fn], [x.buf, x.buf],
-                  allocs(p.name, step.batch, like * 2), "x, for the gradient of x*x")
+                  allocs(p.name, step.batch, like * 2), "x, for x*x")
     n_view = t.node(p.name, "ViewBackward0", [n_sq], [], passthrough)
     padded_shape = (1, c + size - 1, h, w)
     padded = step.act(p, "padded squares", padded_shape)
@@ -40,14 +40,14 @@ def _lrn(step: Step, p: L.Placed, x: Var) -> Var:
     avg = step.act(p, "avg", (1, c, h, w), category="temporary")
     n_avg = t.node(p.name, "AvgPool3DBackward0", [n_pad], [padded],
                    allocs(p.name, step.batch, [("grad", padded_shape, "temporary")]),
-                   "the channel-padded squares (avg_pool3d keeps its input)")
+                   "its input, the padded squares")
     t.drop(padded, "py")
     n_sqz = t.node(p.name, "SqueezeBackward1", [n_avg], [], passthrough)
     n_v2 = t.node(p.name, "ViewBackward0", [n_sqz], [], passthrough)
     alpha = t.number(p.name, "alpha")  # div.mul(alpha): a wrapped number, kept by the node
     scaled = step.act(p, "alpha*avg", p.in_shape, category="temporary")
     n_mul = t.node(p.name, "MulBackward0", [n_v2, None], [alpha], allocs(p.name, step.batch, like),
-                   "alpha, a Python number wrapped as a float64 tensor")
+                   "alpha, a Python number as a float64 tensor")
     t.drop(alpha, "py")
     k = t.number(p.name, "k")
     base = step.act(p, "k+alpha*avg", p.in_shape)
@@ -56,12 +56,12 @@ def _lrn(step: Step, p: L.Placed, x: Var) -> Var:
     t.drop(scaled, "py")
     div = step.act(p, "(k+alpha*avg)**beta", p.in_shape)
     n_pow = t.node(p.name, "PowBackward0", [n_add], [base], _pow_backward(p, step.batch),
-                   "the base k+alpha*avg of the power")
+                   "the base k+alpha*avg")
     t.drop(base, "py")
     t.drop(avg, "py")
     out = step.act(p, "output", p.out_shape)
     n_div = t.node(p.name, "DivBackward0", [x.fn, n_pow], [x.buf, div], _div_backward(p, step.batch),
-                   "x and the divisor (k+alpha*avg)**beta")
+                   "x and the divisor")
     t.drop(div, "py")
     return Var(out, n_div)
 

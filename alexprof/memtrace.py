@@ -152,7 +152,11 @@ class _Probe:
 
     def results(self) -> tuple[StageTrace, ...]:
         out = []
-        for s in self.recorder.stages():
+        stages = self.recorder.stages()
+        if self.device == "cuda" and not any(s.log for s in stages):
+            raise CheckFailed("torch.profiler reported no CUDA allocation during the step; "
+                              "this torch build does not record CUDA memory events")
+        for s in stages:
             if self.device == "cuda":
                 allocated, peak, over = self.cuda[s.stage]
                 out.append(StageTrace(s.stage, allocated, peak, s.allocated, s.peak_ops, over))

@@ -23,11 +23,11 @@ def cross_entropy(step: Step, logits: Var) -> Var:
     grad = [("grad", logits.buf.shape[1:], "temporary")]
     logp = t.alloc("loss", "log_softmax", "loss", logits.buf.shape)
     n_ls = t.node("loss", "LogSoftmaxBackward0", [logits.fn], [logp], allocs("loss", step.batch, grad),
-                  "its output, the log-probabilities")
+                  "output: log-probabilities")
     loss = t.alloc("loss", "loss", "loss", ())
     weight = t.alloc("loss", "total_weight", "loss", ())
     n_nll = t.node("loss", "NllLossBackward0", [n_ls], [logp, weight], allocs("loss", step.batch, grad),
-                   "the log-probabilities and the total weight")
+                   "log-probabilities and total weight")
     t.drop(weight, "py")
     t.drop(logp, "py")
     return Var(loss, n_nll)

@@ -11,7 +11,8 @@
 On CUDA the "allocated" column is ``torch.cuda.memory_allocated()`` after each step, as in
 the source; a warm-up first creates the cuBLAS workspaces (one per thread that runs a
 matmul: this one and autograd's device thread) so that they do not land inside a step,
-and reports them.  On CPU it is the bytes of live storages seen by alexprof's tracker.
+and reports them.  On CPU it is the bytes of live storages, from the allocation events of
+``torch.profiler`` (``alexprof.memprofile``), which leave the step itself unchanged.
 Next to each step: alexprof's prediction (``alexprof memtrace linear-demo``) and why.
 
 Usage: ``python examples/memory_demo.py [--device cpu|cuda]``
@@ -20,14 +21,13 @@ Usage: ``python examples/memory_demo.py [--device cpu|cuda]``
 from __future__ import annotations
 
 import argparse
-import contextlib
 
 import torch
 from torch import nn
 
 from alexprof import zoo
 from alexprof.memory import predict
-from alexprof.memtrace import StorageTracker
+from alexprof.memprofile import Recorder
 from alexprof.memviews import size
 
 
@@ -60,7 +60,6 @@ def main() -> None:
     if device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("no CUDA device here; run with --device cpu")
     torch.manual_seed(0)
-    tracker = StorageTracker("cpu")
     if device == "cuda":  # cuBLAS workspaces: a matmul here and one in autograd's device thread
         w = nn.Linear(64, 64, device=device)
         w(torch.randn(64, 64, device=device)).sum().backward()
@@ -68,33 +67,44 @@ def main() -> None:
         print(f"warm-up: {size(torch.cuda.memory_allocated())} stay allocated "
               "(cuBLAS workspaces of this thread and of autograd's device thread)")
     baseline = torch.cuda.memory_allocated() if device == "cuda" else 0
+    cuda_rows: list[int] = []
 
-    def allocated() -> int:
-        return torch.cuda.memory_allocated() if device == "cuda" else tracker.current
+    def mark() -> None:  # the source prints memory_allocated() after each step
+        if device == "cuda":
+            cuda_rows.append(torch.cuda.memory_allocated() - baseline)
 
     steps = explain(device)
-    rows, prev, ok = [], allocated(), True
-    with tracker if device == "cpu" else contextlib.nullcontext():
-        X = torch.rand(1024, 1024, device=device)
-        rows.append(allocated())
-        y = torch.randint(0, 1024, (1024, 1), device=device)
-        rows.append(allocated())
-        net = nn.Sequential(nn.Linear(1024, 1024, bias=False),
-                            nn.Linear(1024, 1024, bias=False)).to(device)
-        rows.append(allocated())
-        X1 = X[:256]
-        rows.append(allocated())
-        y_hat = net(X1)
-        rows.append(allocated())
-        loss = nn.CrossEntropyLoss()(y_hat, y[:256].squeeze())
-        rows.append(allocated())
-        loss.backward()
-        rows.append(allocated())
+    rec = Recorder("cpu")
+    with rec.session():
+        with rec.stage("X"):
+            X = torch.rand(1024, 1024, device=device)
+        mark()
+        with rec.stage("y"):
+            y = torch.randint(0, 1024, (1024, 1), device=device)
+        mark()
+        with rec.stage("net"):
+            net = nn.Sequential(nn.Linear(1024, 1024, bias=False),
+                                nn.Linear(1024, 1024, bias=False)).to(device)
+        mark()
+        with rec.stage("X1"):
+            X1 = X[:256]
+        mark()
+        with rec.stage("y_hat"):
+            y_hat = net(X1)
+        mark()
+        with rec.stage("loss"):
+            loss = nn.CrossEntropyLoss()(y_hat, y[:256].squeeze())
+        mark()
+        with rec.stage("backward"):
+            loss.backward()
+        mark()
+    rows = cuda_rows if device == "cuda" else [s.allocated for s in rec.stages()]
+    prev, ok = 0, True
     print(f"{'step':52} {'allocated':>11} {'Δ bytes':>11} {'predicted Δ':>11}   why")
     for (step, want, why), now in zip(steps, rows):
         got = now - prev
         ok &= got == want
-        print(f"{step:52} {size(now - baseline):>11} {got:>11,} {want:>11,} "
+        print(f"{step:52} {size(now):>11} {got:>11,} {want:>11,} "
               f"{'✓' if got == want else '✗'} {why}")
         prev = now
     print("every step equal to the byte" if ok else "DIFFERENCE: see the ✗ rows")
