@@ -147,7 +147,7 @@ def _relu(step: Step, p: L.Placed, x: Var) -> Var:
     out = t.hold(x.buf, "py") if p.layer.inplace else step.act(p, "output", p.out_shape)  # type: ignore[attr-defined]
     grads = [("grad_input", p.in_shape, "temporary")]
     return Var(out, t.node(p.name, "ReluBackward0", [x.fn], [out], allocs(p.name, step.batch, grads),
-                           "output: the gradient is 0 where it is 0"))
+                           "output, to mask the gradient"))
 
 
 @rule(L.MaxPool2d)

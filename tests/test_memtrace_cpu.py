@@ -149,3 +149,18 @@ def test_the_comparison_can_fail() -> None:
     # loop holds at most fc1's denom, fc2's sqrt and fc2's denom (3 x 4 MiB) and the Python
     # number of `/ bias_correction2_sqrt` wrapped as an 8-byte tensor: 4 MiB + 8 B more
     assert trace.stages[5].peak_ops - wrong.stage("step").peak == 4 * (1 << 20) + 8
+
+
+def test_memory_demo_script() -> None:
+    """examples/memory_demo.py: the source's demonstration, every step equal to the prediction."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).parents[1] / "examples" / "memory_demo.py"
+    proc = subprocess.run([sys.executable, str(script), "--device", "cpu"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "X = torch.rand(1024, 1024)" in proc.stdout and "4,194,304" in proc.stdout
+    assert "X1 = X[:256]" in proc.stdout
+    assert proc.stdout.rstrip().endswith("every step equal to the byte")
