@@ -37,14 +37,13 @@ from alexprof import layers as L
 from alexprof.errors import UsageError, closest
 from alexprof.memrules import Step, forward, param_shapes, passthrough
 from alexprof.memtrain import cross_entropy, optimizer_step
-from alexprof.memsim import ITEMSIZE, Buffer, Event, Param, Tape, Var
+from alexprof.memsim import Buffer, Event, Param, Tape, Var
 from alexprof.zoo import Net
 
 STAGES = ("input", "model", "forward", "loss", "backward", "step", "zero_grad")
 OPTIMIZERS = ("none", "sgd", "sgd-momentum", "adam")
 DTYPES = ("float32", "float16", "bfloat16")
 DEVICES = ("cpu", "cuda")
-
 
 
 @dataclass(frozen=True)
@@ -264,7 +263,3 @@ def _notes(device: str, optimizer: str, n_params: int, body: L.Sequential,
             notes.append(f"Adam's {n_params} step counters are float32 scalars in host memory "
                          f"({4 * n_params} bytes, not on the GPU)")
     return tuple(notes)
-
-
-def itemsize(dtype: str) -> int:
-    return ITEMSIZE[dtype]

@@ -84,7 +84,10 @@ class Recorder:
         return self._stages
 
     def _analyse(self, prof: profile) -> list[StageBytes]:
-        roots = prof.profiler.kineto_results.experimental_event_tree()
+        result = prof.profiler.kineto_results if prof.profiler is not None else None
+        if result is None:
+            raise RuntimeError("torch.profiler returned no results")
+        roots = result.experimental_event_tree()
         threads: dict[int, list[tuple]] = {}
         for root in sorted(roots, key=lambda e: e.start_time_ns):
             _flatten(root, (), False, threads.setdefault(root.start_tid, []))

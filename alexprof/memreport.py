@@ -34,7 +34,7 @@ class Trace:
     stages: tuple[StageTrace, ...]
     warmup: dict[str, Any] | None = None
     allocator: str = ""
-    log: tuple[tuple, ...] = field(default=(), repr=False)
+    log: tuple[str, ...] = field(default=(), repr=False)  # allocations and frees, one per line
 
 
 @dataclass(frozen=True)

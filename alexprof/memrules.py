@@ -80,6 +80,7 @@ def forward(step: Step, p: L.Placed, x: Var) -> Var:
 
 def param_shapes(layer: L.Layer) -> list[tuple[str, Shape, str]]:
     """(name, shape, kind) of a layer's parameters and buffers, in registration order."""
+    out: list[tuple[str, Shape, str]]
     if isinstance(layer, L.Conv2d):
         kh, kw = layer.kernel_size
         out = [("weight", (layer.out_channels, layer.in_channels // layer.groups, kh, kw), "param")]

@@ -51,10 +51,6 @@ def allocator_config() -> str:
     return os.environ.get("PYTORCH_CUDA_ALLOC_CONF", os.environ.get("PYTORCH_ALLOC_CONF", ""))
 
 
-def expandable_segments() -> bool:
-    return "expandable_segments:true" in allocator_config().replace(" ", "").lower()
-
-
 def run_step(net: Net, input_shape: tuple[int, ...], batch: int, dtype: str = "float32",
              optimizer: str = "sgd-momentum", device: str = "cpu", foreach: bool | None = None,
              log: bool = False, seed: int = 0) -> Trace:
@@ -98,8 +94,9 @@ def _step(probe: "_Probe | _NoProbe", net: Net, shape: tuple[int, ...], batch: i
         model = model.to(dtype=dt).to_empty(device=dev)
         with torch.no_grad():
             for m in model.modules():
-                if hasattr(m, "reset_parameters"):
-                    m.reset_parameters()
+                reset = getattr(m, "reset_parameters", None)
+                if callable(reset):
+                    reset()
         model.train()
         opt = _optimizer(model, optimizer, foreach)
     with probe.stage("forward"):
