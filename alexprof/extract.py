@@ -188,8 +188,8 @@ def placed_leaves(module: nn.Module, input_shape: Shape,
     modules with children, for a batch of :data:`BATCH`.
     """
     events, owns = record(module, input_shape, train=True)
-    in_eval = {e[1].name.split("#")[0] for e in record(module, input_shape, False)[0]
-               if e[0] == "leaf"}
+    in_eval = {e[1].name.split("#")[0] if e[0] == "leaf" else e[1]
+               for e in record(module, input_shape, False)[0]} | {""}
     by_name = dict(module.named_modules())
     placed: list[Placed] = []
     seen: set[str] = set()
@@ -199,7 +199,8 @@ def placed_leaves(module: nn.Module, input_shape: Shape,
             placed.append(_leaf(item, item.name.split("#")[0] not in in_eval))
         elif item not in seen:  # a module with children: its own row, at its first exit
             seen.add(item)
-            own = _own(item, by_name[item], owns.get(item, Own()), own_flops.get(item, (0, 0)))
+            own = _own(item, by_name[item], owns.get(item, Own()), own_flops.get(item, (0, 0)),
+                       item not in in_eval)
             placed += [own] if own is not None else []
     return placed + _never_called(by_name, seen)
 
@@ -228,7 +229,8 @@ def _leaf(call: Call, training_only: bool) -> Placed:
                   training_only)
 
 
-def _own(name: str, mod: nn.Module, own: Own, flops: tuple[int, int]) -> Placed | None:
+def _own(name: str, mod: nn.Module, own: Own, flops: tuple[int, int],
+         training_only: bool) -> Placed | None:
     weights, bias = own_params(mod, recurse=False)
     if not (own.ops or weights or bias or any(flops)):
         return None
@@ -236,4 +238,4 @@ def _own(name: str, mod: nn.Module, own: Own, flops: tuple[int, int]) -> Placed 
     row = name or ROOT
     layer = L.Unsupported(row.rsplit(".", 1)[-1], label, own.out_shape, weights, bias,
                           flops[0] // BATCH, flops[1] // BATCH)
-    return Placed(row, layer, own.in_shape or (), own.out_shape, True)
+    return Placed(row, layer, own.in_shape or (), own.out_shape, True, training_only)

@@ -19,7 +19,7 @@ import io
 import re
 
 from alexprof.errors import UsageError
-from alexprof.layers import ROOT, Shape
+from alexprof.layers import ROOT, Sequential, Shape
 from alexprof.rows import Measured
 from alexprof.torch_bridge import leaf_modules, module_of
 from alexprof.zoo import Net
@@ -27,7 +27,7 @@ from alexprof.zoo import Net
 
 
 
-def measure_params(net: Net) -> Measured:
+def measure_params(net: Net | Sequential) -> Measured:
     """``numel`` of each module's own parameters (meta device): ``bias`` apart,
     every other parameter as weights.  Leaves always; other modules when they
     hold parameters directly."""
@@ -57,7 +57,7 @@ def measure_flopcounter(net: Net, input_shape: Shape, batch: int) -> Measured:
 
     total = step_total(module_of(net, "meta"), input_shape, batch)
     counts = replay_counts(module_of(net, "meta"), input_shape, batch,
-                           own=net.factory is not None)
+                           own=getattr(net, "factory", None) is not None)
     per_layer = {name: {"flops": f, "flops_backward": b} for name, (f, b) in counts.items()}
     return Measured("flopcounter", per_layer, total)
 

@@ -177,8 +177,11 @@ def build(body: L.Sequential, device: str = "meta", init: bool = False) -> nn.Mo
 
 
 def module_of(net: Any, device: str = "meta") -> nn.Module:
-    """The torch module of a :class:`~alexprof.zoo.Net` on ``device``: built from its
-    descriptors, or (a user's network) from its factory, which builds on meta."""
+    """The torch module of a :class:`~alexprof.zoo.Net` (or of a bare descriptor
+    body) on ``device``: built from its descriptors, or (a user's network) from
+    its factory, which builds on meta."""
+    if isinstance(net, L.Sequential):
+        return build(net, device)
     if net.factory is None:
         return build(net.body, device)
     module = net.factory()
