@@ -135,6 +135,10 @@ def _maxpool(m: nn.MaxPool2d, name: str) -> L.Layer | None:
     return L.MaxPool2d(name, m.kernel_size, m.stride, m.padding, m.ceil_mode, m.dilation)
 
 
+def _pair(value: Any) -> tuple[Any, Any]:
+    return (value, value) if not isinstance(value, (tuple, list)) else tuple(value)  # type: ignore[return-value]
+
+
 _MAPPERS: dict[type, Callable[[Any, str], L.Layer | None]] = {
     nn.Conv2d: _conv,
     nn.Linear: lambda m, n: L.Linear(n, m.in_features, m.out_features, m.bias is not None),
@@ -143,6 +147,8 @@ _MAPPERS: dict[type, Callable[[Any, str], L.Layer | None]] = {
     nn.MaxPool2d: _maxpool,
     nn.AvgPool2d: lambda m, n: L.AvgPool2d(n, m.kernel_size, m.stride, m.padding, m.ceil_mode,
                                            m.count_include_pad),
+    nn.AdaptiveAvgPool2d: lambda m, n: (None if None in _pair(m.output_size)
+                                        else L.AdaptiveAvgPool2d(n, _pair(m.output_size))),
     nn.LocalResponseNorm: lambda m, n: L.LocalResponseNorm(n, m.size, m.alpha, m.beta, m.k),
     nn.Dropout: lambda m, n: L.Dropout(n, m.p),
     nn.Softmax: lambda m, n: L.Softmax(n, m.dim if m.dim is not None else 1),

@@ -105,3 +105,19 @@ def test_import_errors() -> None:
         resolve("no_such_pkg_x.mod:net", (1, 2, 2))
     with pytest.raises(UsageError, match="--input C,H,W is required"):
         resolve(ref("tiny"))
+
+
+def test_plain_torch_lenet_counts_like_the_zoo_lenet5() -> None:
+    user, named = count(resolve(ref("lenet_torch"), (1, 32, 32))), count(load_model("lenet5"))
+    assert [r.type for r in user.rows] == [r.type for r in named.rows]
+    for key in ("params", "macs", "flops_backward"):
+        assert [getattr(r, key) for r in user.rows] == [getattr(r, key) for r in named.rows]
+
+
+def test_every_modelled_kind_maps_and_the_rest_is_unsupported() -> None:
+    rows = count(resolve(ref("mixed_layers"), (3, 8, 8))).rows
+    assert [r.type for r in rows] == [
+        "Conv2d", "ReLU", "LocalResponseNorm", "MaxPool2d", "AdaptiveAvgPool2d", "Flatten",
+        "Dropout", "Linear", "Softmax", "unsupported:AdaptiveAvgPool1d"]
+    assert rows[0].output_shape == (8, 8, 8)  # padding="same" -> 1 for a 3x3 kernel
+    assert rows[-1].output_shape == (5,)
