@@ -103,3 +103,13 @@ def test_cli_spec_option_and_errors(cli, tmp_path: Path) -> None:
     r = cli("flops", "--spec", str(_write(tmp_path, doc)))
     assert r.code == 2 and "Traceback" not in r.err
     assert len(r.err.strip().splitlines()) == 1 and "'conv1'" in r.err and "groups=0" in r.err
+
+
+@pytest.mark.parametrize("golden", ["spec-alexnet.json", "user-odd.json"])
+def test_goldens_of_a_spec_and_a_user_module_pass_check(cli, monkeypatch, golden: str) -> None:
+    """Their `model` is the reference as typed (relative to the repository root)."""
+    root = EXAMPLES.parent
+    monkeypatch.chdir(root)
+    r = cli("check", str(root / "tests" / "golden" / golden))
+    assert r.code == 0, r.out + r.err
+    assert r.out.startswith("ok:")
