@@ -12,7 +12,8 @@ from typing import Annotated, Optional
 import typer
 
 from alexprof.cli import (
-    FormatOpt, ForceOpt, InputOpt, ModelArg, OutputOpt, _color, app, parse_input, resolve_model,
+    FormatOpt, ForceOpt, InputOpt, ModelArg, OutputOpt, SpecOpt, _color, app, model_ref,
+    parse_input, resolve_model,
 )
 from alexprof.errors import CheckFailed, UsageError
 
@@ -64,14 +65,16 @@ def resolve_device(device: str, predict_only: bool) -> str:
 
 @app.command()
 def memtrace(
-    model: ModelArg = "alexnet", input: InputOpt = None, device: DeviceOpt = "auto",
+    model: ModelArg = "alexnet", spec: SpecOpt = None, input: InputOpt = None,
+    device: DeviceOpt = "auto",
     batch: SweepOpt = None, dtype: DtypeOpt = "float32", optimizer: OptimizerOpt = "sgd-momentum",
     predict_only: PredictOpt = False, fmt: FormatOpt = "table", output: OutputOpt = None,
     force: ForceOpt = False, log: LogOpt = False,
 ) -> None:
     """Memory after and within each stage of one training step, predicted and measured.
 
-    Stages: input, model, forward, loss (cross-entropy), backward, step, zero_grad.
+    Stages: input, model, forward, loss (cross-entropy, plus 0.3 x each auxiliary
+    classifier's), backward, step, zero_grad.
     Measured with torch.profiler's allocation events (which change nothing in the
     step) and, on CUDA, the caching allocator. A difference the tool cannot
     explain exits 1.
@@ -85,7 +88,10 @@ def memtrace(
     check_format(fmt)
     check_choice("--dtype", dtype, DTYPES)
     check_choice("--optimizer", optimizer, OPTIMIZERS)
-    net = resolve_model(model)
+    net = resolve_model(model_ref(model, None, spec), parse_input(input))
+    if net.recorded is not None:
+        raise UsageError(f"model {net.name!r} is a user module recorded from torch; memtrace "
+                         "models networks written as descriptors (a zoo name or a --spec file)")
     shape = parse_input(input) or net.input_shape
     batches = parse_batches(batch or str(net.batch))
     dev = resolve_device(device, predict_only)

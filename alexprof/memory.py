@@ -36,7 +36,7 @@ from typing import Any
 from alexprof import layers as L
 from alexprof.errors import UsageError, closest
 from alexprof.memrules import Step, forward, param_shapes, passthrough
-from alexprof.memtrain import cross_entropy, optimizer_step
+from alexprof.memtrain import optimizer_step, training_loss
 from alexprof.memsim import Buffer, Event, Param, Tape, Var
 from alexprof.zoo import Net
 
@@ -112,6 +112,9 @@ def predict(net: Net, input_shape: tuple[int, ...] | None = None, batch: int = 1
     check_choice("--device", device, DEVICES)
     if batch < 1:
         raise UsageError(f"--batch {batch} must be a positive integer")
+    if net.recorded is not None:
+        raise UsageError(f"model {net.name!r} is a user module recorded from torch; memtrace "
+                         "models networks written as descriptors (a zoo name or a --spec file)")
     shape = tuple(input_shape or net.input_shape)
     stored = max(batch, net.stored_batch or batch)
     tape = Tape(device, dtype)
@@ -135,7 +138,7 @@ def predict(net: Net, input_shape: tuple[int, ...] | None = None, batch: int = 1
     at_forward = dict(tape.live)
     kept = _kept(at_forward, tape.reasons)  # now: holders change as backward releases them
     tape.begin("loss")
-    loss = cross_entropy(step, out)
+    loss = training_loss(step, out)
     stage("loss")
     tape.begin("backward")
     tape.backward(loss)
@@ -189,10 +192,25 @@ def run_sequential(step: Step, seq: L.Sequential, x: Var, shape: tuple[int, ...]
 def _run(step: Step, layer: L.Layer, x: Var, shape: tuple[int, ...], prefix: str) -> Var:
     if isinstance(layer, L.Sequential):
         return run_sequential(step, layer, x, shape, f"{prefix}{layer.name}.")
+    if isinstance(layer, L.Side):
+        return _run_side(step, layer, x, shape, f"{prefix}{layer.name}.")
     if isinstance(layer, L.Parallel):
         return _run_parallel(step, layer, x, shape, f"{prefix}{layer.name}.")
     placed = L.Placed(f"{prefix}{layer.name}", layer, shape, layer.output_shape(shape), x.requires_grad)
     return forward(step, placed, x)
+
+
+def _run_side(step: Step, side: L.Side, x: Var, shape: tuple[int, ...], prefix: str) -> Var:
+    """``SideModule.forward`` in training: its layers run on ``x``, the result is kept in
+    ``self.output`` for the loss (alive until the next forward), and ``x`` goes on."""
+    t = step.tape
+    seq = L.Sequential(side.name, side.layers)
+    out = run_sequential(step, seq, x, shape, prefix)
+    t.hold(out.buf, "module")  # self.output = out
+    t.drop(out.buf, "py")
+    out.buf.category = "output"
+    step.sides.append((side.loss_weight, out))
+    return Var(t.hold(x.buf, "py"), x.fn)
 
 
 def _run_parallel(step: Step, par: L.Parallel, x: Var, shape: tuple[int, ...], prefix: str) -> Var:
@@ -247,6 +265,8 @@ def _kept(at_forward: dict[int, Buffer], reasons: dict[str, str]) -> tuple[Kept,
                 who.append(f"{name.replace(':', ' ')}: {reasons.get(name) or 'for its gradient'}")
             elif n and holder == "py":
                 who.append("the training loop: out = model(x)")
+            elif n and holder == "module":
+                who.append("its SideModule (.output), for the auxiliary loss")
         rows.append(Kept(buf.layer, buf.role, buf.shape, buf.dtype, buf.nbytes, tuple(dict.fromkeys(who))))
     return tuple(rows)
 

@@ -21,7 +21,7 @@ What is kept for backward (``saved``), layer by layer:
   power) and its power ``beta`` (the divisor), and the input twice (``x*x``, ``x/div``).
 * AdaptiveAvgPool2d: the input (``_adaptive_avg_pool2d``); nothing for 1x1 (a ``mean``).
 * AvgPool2d: its input.  BatchNorm2d: its input, batch mean and inverse std.
-* Softmax: its output.  Flatten: nothing (a view).
+* Softmax, Tanh: the output.  Flatten: nothing (a view).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class Step:
     tape: Tape
     batch: int
     params: dict[str, Param] = field(default_factory=dict)
+    sides: list[tuple[float, Var]] = field(default_factory=list)  # (loss weight, side output)
 
     @property
     def cuda(self) -> bool:
@@ -210,6 +211,14 @@ def _avgpool(step: Step, p: L.Placed, x: Var) -> Var:
     out = step.act(p, "output", p.out_shape)
     return Var(out, step.tape.node(p.name, "AvgPool2DBackward0", [x.fn], [x.buf],
                                    allocs(p.name, step.batch, grads), "input"))
+
+
+@rule(L.Tanh)
+def _tanh(step: Step, p: L.Placed, x: Var) -> Var:
+    grads = [("grad_input", p.in_shape, "temporary")]
+    out = step.act(p, "output", p.out_shape)
+    return Var(out, step.tape.node(p.name, "TanhBackward0", [x.fn], [out],
+                                   allocs(p.name, step.batch, grads), "output, for 1 - tanh^2"))
 
 
 @rule(L.Softmax)

@@ -55,6 +55,9 @@ def run_step(net: Net, input_shape: tuple[int, ...], batch: int, dtype: str = "f
              optimizer: str = "sgd-momentum", device: str = "cpu", foreach: bool | None = None,
              log: bool = False, seed: int = 0) -> Trace:
     """Run one training step of ``net`` and measure every stage."""
+    if net.recorded is not None:
+        raise UsageError(f"model {net.name!r} is a user module recorded from torch; memtrace "
+                         "models networks written as descriptors (a zoo name or a --spec file)")
     if device == "cuda" and not cuda_available():
         raise UsageError("--device cuda: no CUDA device is available here (torch "
                          f"{torch.__version__}); use --device cpu or --predict-only")
@@ -81,7 +84,7 @@ def _step(probe: "_Probe | _NoProbe", net: Net, shape: tuple[int, ...], batch: i
           optimizer: str, dev: torch.device, foreach: bool | None) -> None:
     from torch.nn.functional import cross_entropy
 
-    from alexprof.torch_bridge import to_module
+    from alexprof.torch_bridge import side_outputs, to_module
 
     stored = max(batch, net.stored_batch or batch)
     with probe.stage("input"):
@@ -103,6 +106,8 @@ def _step(probe: "_Probe | _NoProbe", net: Net, shape: tuple[int, ...], batch: i
         out = model(xb)
     with probe.stage("loss"):
         loss = cross_entropy(out, yb)
+        for weight, side in side_outputs(model):  # GoogLeNet's auxiliary classifiers
+            loss = loss + weight * cross_entropy(side, yb)
     with probe.stage("backward"):
         loss.backward()
     with probe.stage("step"):

@@ -13,8 +13,32 @@ at once (plus a CPU scalar ``tensor(1.0)`` to bump the steps).
 
 from __future__ import annotations
 
-from alexprof.memrules import Step, allocs
+from alexprof.memrules import Step, allocs, passthrough
 from alexprof.memsim import Buffer, Param, Tape, Var
+
+
+def training_loss(step: Step, out: Var) -> Var:
+    """``loss = cross_entropy(out, y)``, then for each side branch (GoogLeNet's auxiliary
+    classifiers) ``loss = loss + w * cross_entropy(side, y)``: ``w`` is a Python number,
+    wrapped as a CPU tensor that the multiplication keeps; each sum is a new scalar."""
+    t = step.tape
+    loss = cross_entropy(step, out)
+    for weight, side in step.sides:
+        term = cross_entropy(step, side)
+        w = t.number("loss", "side loss weight")
+        w.category = "loss"  # kept by the product until backward
+        scaled = t.alloc("loss", "weighted side loss", "loss", ())
+        n_mul = t.node("loss", "MulBackward0", [term.fn, None], [w],
+                       allocs("loss", 1, [("grad", (), "temporary")]),  # grad * w: one element
+                       "the loss weight, a Python number")
+        t.drop(w, "py")
+        t.drop(term.buf, "py")
+        total = t.alloc("loss", "loss", "loss", ())
+        n_add = t.node("loss", "AddBackward0", [loss.fn, n_mul], [], passthrough)
+        t.drop(loss.buf, "py")
+        t.drop(scaled, "py")
+        loss = Var(total, n_add)
+    return loss
 
 
 def cross_entropy(step: Step, logits: Var) -> Var:

@@ -47,6 +47,16 @@ def test_linear_demo_exact() -> None:
     assert_exact(zoo.get("linear-demo"), 256, "sgd-momentum")
 
 
+@pytest.mark.parametrize("name, batch, optimizer", [
+    ("lenet5", 4, "adam"),  # tanh, average pooling
+    ("googlenet-aux", 2, "adam"),  # batch norm, Inception concat, two auxiliary losses
+    ("googlenet", 1, "sgd-momentum"),
+    ("vgg16-bn", 1, "sgd"),  # the biggest: 138 M parameters
+])
+def test_other_named_networks_exact(name: str, batch: int, optimizer: str) -> None:
+    assert_exact(zoo.get(name), batch, optimizer)
+
+
 def test_foreach_optimizers_exact() -> None:
     """The CUDA default (foreach) implementations, run on CPU where they can be checked."""
     assert_exact(zoo.get("alexnet-2012"), 1, "adam", foreach=True)

@@ -89,6 +89,25 @@ def test_bad_usage_is_one_line_exit_2(cli, args: list[str], word: str) -> None:
     assert r.err.count("\n") == 1 and word in r.err and "Traceback" not in r.err
 
 
+def test_user_modules_are_refused_spec_files_work(cli, tmp_path) -> None:
+    from pathlib import Path
+
+    usernets = Path(__file__).parent.parent / "fixtures" / "usernets.py"
+    r = cli("memtrace", "--predict-only", f"{usernets}:tiny", "--input", "3,16,16")
+    assert r.code == 2 and "user module" in r.err and r.err.count("\n") == 1
+    spec = tmp_path / "tiny.json"
+    spec.write_text(json.dumps({"name": "tiny", "input": [3, 8, 8], "num_classes": 4, "layers": [
+        {"type": "Conv2d", "name": "conv", "out_channels": 2, "kernel_size": 3},
+        {"type": "Flatten", "name": "flat"}, {"type": "Linear", "name": "fc", "out_features": 4}]}))
+    r = cli("memtrace", "--spec", str(spec), "--device", "cpu", "--batch", "3", "--format", "json")
+    assert r.code == 0, r.err
+    doc = r.json()
+    assert all(s["allocated"] == s["predicted"] for s in doc["stages"])
+    # input: x 3x3x8x8 float32 + y 3 int64; conv output 3x2x6x6 kept by fc (its input, a view)
+    assert doc["stages"][0]["allocated"] == 3 * 3 * 8 * 8 * 4 + 3 * 8
+    assert doc["breakdown"]["activations"] == 3 * 2 * 6 * 6 * 4
+
+
 def test_cuda_without_a_gpu_is_exit_2(cli) -> None:
     torch = pytest.importorskip("torch")
     if torch.cuda.is_available():
