@@ -44,6 +44,9 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Allow --output to repla
 VerifyOpt = Annotated[bool, typer.Option(
     "--verify", help="Build the network in torch and compare every layer with what torch, "
     "FlopCounterMode and ptflops measure; exit 1 on an unexplained difference.")]
+PlotOpt = Annotated[Optional[Path], typer.Option(
+    "--plot", metavar="FILE.png|FILE.svg",
+    help="Also draw a chart into this file (needs matplotlib: pip install 'alexprof[plot]').")]
 
 _DEBUG = False
 
@@ -88,12 +91,15 @@ def _color(output: Path | None) -> bool:
 
 
 def _report_command(kind: str, model: str, input: str | None, batch: str, fmt: str,
-                    output: Path | None, force: bool, verify: bool, convention: str) -> None:
+                    output: Path | None, force: bool, verify: bool, convention: str,
+                    plot: Path | None = None) -> None:
     from alexprof.analysis import count
+    from alexprof.plots import check_plot, report_chart
     from alexprof.render import check_format, emit
     from alexprof.views import FLOP_SOURCES, PARAM_SOURCES, render
 
     check_format(fmt)
+    plot = check_plot(plot, force)
     net = resolve_model(model)
     shape = parse_input(input) or net.input_shape
     report = count(net, shape, parse_batch(batch), convention)
@@ -105,6 +111,8 @@ def _report_command(kind: str, model: str, input: str | None, batch: str, fmt: s
         verification = run_verify(net, shape, report.batch,
                                   measure_all(net, shape, report.batch, sources))
     emit(render(report, kind, fmt, verification, _color(output)), output, force)
+    if plot is not None:
+        report_chart(report, kind, plot)
     if verification is not None and verification.failed:
         first = verification.failed[0]
         raise CheckFailed(
@@ -136,14 +144,14 @@ def models(fmt: FormatOpt = "table", output: OutputOpt = None, force: ForceOpt =
 def params(
     model: ModelArg = "alexnet", input: InputOpt = None, batch: BatchOpt = "1",
     fmt: FormatOpt = "table", output: OutputOpt = None, force: ForceOpt = False,
-    verify: VerifyOpt = False,
+    verify: VerifyOpt = False, plot: PlotOpt = None,
 ) -> None:
     """Parameters per layer: weights and bias apart, share of the total, the largest layer.
 
     Also prints the source material's mixed total (conv without bias, FC with bias).
     Example: [bold]alexprof params alexnet-2012 --verify[/bold]
     """
-    _report_command("params", model, input, batch, fmt, output, force, verify, "macs")
+    _report_command("params", model, input, batch, fmt, output, force, verify, "macs", plot)
 
 
 @app.command()
@@ -155,7 +163,7 @@ def flops(
         "flopcounter (torch FlopCounterMode) | ptflops (ptflops 0.7.5 per-layer lines) | "
         "aten (ptflops aten backend = torchinfo mult-adds).")] = "macs",
     fmt: FormatOpt = "table", output: OutputOpt = None, force: ForceOpt = False,
-    verify: VerifyOpt = False,
+    verify: VerifyOpt = False, plot: PlotOpt = None,
 ) -> None:
     """MACs and FLOPs per layer (FLOPs = 2 x MACs), forward and backward, for a batch.
 
@@ -163,7 +171,7 @@ def flops(
     grad-input (absent for the first learned layer) plus grad-weight, 2 FLOPs per MAC.
     Example: [bold]alexprof flops alexnet --batch 128 --convention ptflops --verify[/bold]
     """
-    _report_command("flops", model, input, batch, fmt, output, force, verify, convention)
+    _report_command("flops", model, input, batch, fmt, output, force, verify, convention, plot)
 
 
 @app.command()
@@ -199,6 +207,7 @@ def check(
 
 # --- commands defined in their own modules register on `app` when imported here -------------
 # (one line per module; keep this block just above main())
+import alexprof.cmd_roofline  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:
