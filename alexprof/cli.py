@@ -46,7 +46,7 @@ VerifyOpt = Annotated[bool, typer.Option(
     "FlopCounterMode and ptflops measure; exit 1 on an unexplained difference.")]
 PlotOpt = Annotated[Optional[Path], typer.Option(
     "--plot", metavar="FILE.png|FILE.svg",
-    help="Also draw a chart into this file (needs matplotlib: pip install 'alexprof[plot]').")]
+    help="Also draw a chart into this file (needs matplotlib: pip install 'alexprof\\[plot]').")]
 
 _DEBUG = False
 

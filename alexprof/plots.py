@@ -174,7 +174,7 @@ def roofline_chart(path: Path, title: str, peak: float, bandwidth: float,
     grid = [lo * (hi / lo) ** (i / 200) for i in range(201)]
     ax.loglog(grid, [min(peak, i * bandwidth) for i in grid], color="black", lw=1.5)
     ax.set_xlim(lo, hi)
-    ax.set_ylim(bottom, peak * 30)
+    ax.set_ylim(bottom, peak * 12)
     ax.axvline(ridge, color="grey", ls=":", lw=1)
     ax.text(ridge * 1.08, bottom * 1.3, f"ridge {ridge:.3g} FLOP/B", fontsize=8, color="grey",
             rotation=90, va="bottom")
