@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alexprof.counting import DEFAULT_CONVENTION, cost_of, get_convention
 from alexprof.errors import UsageError
-from alexprof.layers import Shape, walk
+from alexprof.layers import Placed, Shape
 from alexprof.rows import LayerRow, Report
 from alexprof.zoo import Net
 
@@ -18,28 +18,44 @@ def count(
     """Per-layer parameters and MACs/FLOPs of ``net`` for a batch of ``batch``.
 
     Parameters do not depend on the batch; MACs, FLOPs and backward FLOPs are
-    for the whole batch (per-sample counts times ``batch``).
+    for the whole batch (per-sample counts times ``batch``).  The leaves come
+    from the descriptors or, for a user's module, from its recorded forward pass;
+    either way each is counted by the same formula registry.  Under a convention
+    whose peer runs ``model.eval()``, training-only side branches count zero.
     """
     if batch < 1:
         raise UsageError(f"batch={batch} must be a positive integer")
     conv = get_convention(convention)
     shape = net.input_shape if input_shape is None else input_shape
     rows = []
-    for placed in walk(net.body, shape):
+    for placed in net.leaves(shape):
         cost = cost_of(placed.layer, placed.in_shape, placed.out_shape)
-        macs = conv.macs(placed.layer, cost) * batch
+        runs = conv.runs(placed)
+        macs = conv.macs(placed.layer, cost) * batch if runs else 0
+        weights, bias = (0, 0) if is_repeat_call(placed) else (cost.weights, cost.bias)
         rows.append(
             LayerRow(
                 name=placed.name,
                 type=placed.layer.kind,
                 input_shape=placed.in_shape,
                 output_shape=placed.out_shape,
-                weights=cost.weights,
-                bias=cost.bias,
-                params=cost.weights + cost.bias,
+                weights=weights,
+                bias=bias,
+                params=weights + bias,
                 macs=macs,
                 flops=2 * macs,
-                flops_backward=2 * conv.backward_macs(placed, cost) * batch,
+                flops_backward=2 * conv.backward_macs(placed, cost) * batch if runs else 0,
             )
         )
     return Report(net.name, shape, batch, conv.name, tuple(rows))
+
+
+def module_name(row_name: str) -> str:
+    """The torch module a row belongs to: a module called more than once gives one
+    row per call, named ``relu``, ``relu#2``, ...; they share one set of parameters."""
+    return row_name.split("#", 1)[0]
+
+
+def is_repeat_call(placed: Placed) -> bool:
+    """A second or later call of a module: its parameters are counted on the first."""
+    return "#" in placed.name

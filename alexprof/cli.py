@@ -30,7 +30,15 @@ app = typer.Typer(
 )
 
 # --- shared options ---------------------------------------------------------------------------
-ModelArg = Annotated[str, typer.Argument(help="A network from `alexprof models`.", show_default=True)]
+ModelArg = Annotated[str, typer.Argument(
+    help="A network from `alexprof models`, a spec file (net.toml / net.json) or a user "
+    "module (path/to/file.py:factory, package.module:factory).", show_default=True)]
+UserModelOpt = Annotated[Optional[str], typer.Option(
+    "--model", "-m", metavar="FILE.py:FACTORY",
+    help="A callable returning a torch.nn.Module: path/to/file.py:factory or "
+    "package.module:factory. Needs --input. Replaces MODEL.")]
+SpecOpt = Annotated[Optional[Path], typer.Option(
+    "--spec", metavar="NET.toml", help="A network spec file (TOML or JSON). Replaces MODEL.")]
 InputOpt = Annotated[Optional[str], typer.Option(
     "--input", "-i", metavar="C,H,W",
     help="Input shape per sample, e.g. 3,224,224. Default: the network's own.")]
@@ -80,10 +88,23 @@ def parse_batch(text: str) -> int:
     return batch
 
 
-def resolve_model(name: str):
-    from alexprof import zoo
+def resolve_model(name: str, input_shape: Shape | None = None):
+    """A zoo name, a spec file or a user module (see alexprof.usermodel.resolve)."""
+    from alexprof.usermodel import resolve
 
-    return zoo.get(name)
+    return resolve(name, input_shape)
+
+
+def model_ref(model: str, user_model: str | None, spec: Path | None) -> str:
+    """What MODEL, --model and --spec name together (at most one of the options)."""
+    if user_model is not None and spec is not None:
+        raise UsageError("give --model or --spec, not both")
+    if user_model is not None:
+        if ":" not in user_model:
+            raise UsageError(f"--model {user_model!r}: expected path/to/file.py:factory or "
+                             "package.module:factory")
+        return user_model
+    return str(spec) if spec is not None else model
 
 
 def _color(output: Path | None) -> bool:
@@ -100,7 +121,7 @@ def _report_command(kind: str, model: str, input: str | None, batch: str, fmt: s
 
     check_format(fmt)
     plot = check_plot(plot, force)
-    net = resolve_model(model)
+    net = resolve_model(model, parse_input(input))
     shape = parse_input(input) or net.input_shape
     report = count(net, shape, parse_batch(batch), convention)
     verification = None
@@ -144,14 +165,16 @@ def models(fmt: FormatOpt = "table", output: OutputOpt = None, force: ForceOpt =
 def params(
     model: ModelArg = "alexnet", input: InputOpt = None, batch: BatchOpt = "1",
     fmt: FormatOpt = "table", output: OutputOpt = None, force: ForceOpt = False,
-    verify: VerifyOpt = False, plot: PlotOpt = None,
+    verify: VerifyOpt = False, user_model: UserModelOpt = None, spec: SpecOpt = None,
+    plot: PlotOpt = None,
 ) -> None:
     """Parameters per layer: weights and bias apart, share of the total, the largest layer.
 
     Also prints the source material's mixed total (conv without bias, FC with bias).
     Example: [bold]alexprof params alexnet-2012 --verify[/bold]
     """
-    _report_command("params", model, input, batch, fmt, output, force, verify, "macs", plot)
+    _report_command("params", model_ref(model, user_model, spec), input, batch, fmt, output,
+                    force, verify, "macs", plot)
 
 
 @app.command()
@@ -163,7 +186,8 @@ def flops(
         "flopcounter (torch FlopCounterMode) | ptflops (ptflops 0.7.5 per-layer lines) | "
         "aten (ptflops aten backend = torchinfo mult-adds).")] = "macs",
     fmt: FormatOpt = "table", output: OutputOpt = None, force: ForceOpt = False,
-    verify: VerifyOpt = False, plot: PlotOpt = None,
+    verify: VerifyOpt = False, user_model: UserModelOpt = None, spec: SpecOpt = None,
+    plot: PlotOpt = None,
 ) -> None:
     """MACs and FLOPs per layer (FLOPs = 2 x MACs), forward and backward, for a batch.
 
@@ -171,7 +195,8 @@ def flops(
     grad-input (absent for the first learned layer) plus grad-weight, 2 FLOPs per MAC.
     Example: [bold]alexprof flops alexnet --batch 128 --convention ptflops --verify[/bold]
     """
-    _report_command("flops", model, input, batch, fmt, output, force, verify, convention, plot)
+    _report_command("flops", model_ref(model, user_model, spec), input, batch, fmt, output,
+                    force, verify, convention, plot)
 
 
 @app.command()
@@ -207,7 +232,8 @@ def check(
 
 # --- commands defined in their own modules register on `app` when imported here -------------
 # (one line per module; keep this block just above main())
-import alexprof.cmd_roofline  # noqa: E402,F401
+from alexprof import cmd_compare  # noqa: E402,F401
+from alexprof import cmd_roofline  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from alexprof.cli import (
-    BatchOpt, ForceOpt, FormatOpt, InputOpt, ModelArg, OutputOpt, PlotOpt, _color, app,
-    parse_batch, parse_input, resolve_model,
+    BatchOpt, ForceOpt, FormatOpt, InputOpt, ModelArg, OutputOpt, PlotOpt, SpecOpt,
+    UserModelOpt, _color, app, model_ref, parse_batch, parse_input, resolve_model,
 )
 from alexprof.errors import UsageError
 
@@ -54,10 +54,12 @@ def roofline(
         "--device", help="Where --measure runs: auto | cpu | cuda.")] = "auto",
     repeats: Annotated[str, typer.Option("--repeats", metavar="N",
                                          help="Timed calls per layer for --measure.")] = "5",
+    threads: Annotated[Optional[str], typer.Option(
+        "--threads", metavar="N", help="torch CPU threads for --measure (default: torch's).")] = None,
     list_hardware: Annotated[bool, typer.Option(
         "--list-hardware", help="List the built-in devices with their figures and sources.")] = False,
     fmt: FormatOpt = "table", output: OutputOpt = None, force: ForceOpt = False,
-    plot: PlotOpt = None,
+    plot: PlotOpt = None, user_model: UserModelOpt = None, spec: SpecOpt = None,
 ) -> None:
     """Least time per layer on a device: FLOPs, bytes moved, intensity, compute and memory floors.
 
@@ -76,8 +78,10 @@ def roofline(
     plot_path = check_plot(plot, force)
     target = hw.resolve(hardware, parse_positive(peak_tflops, "--peak-tflops", "19.5"),
                         parse_positive(bandwidth, "--bandwidth", "1555"), dtype)
-    times = parse_repeats(repeats)
-    result = compute(model, input, batch, dtype, target, measure, device, times)
+    times = parse_count(repeats, "--repeats")
+    cores = None if threads is None else parse_count(threads, "--threads")
+    result = compute(model_ref(model, user_model, spec), input, batch, dtype, target, measure,
+                     device, times, cores)
     from alexprof.roofline_view import render
 
     emit(render(result, fmt, _color(output)), output, force)
@@ -88,28 +92,28 @@ def roofline(
                        result.peak, target.bandwidth, result.to_json()["layers"])
 
 
-def parse_repeats(text: str) -> int:
+def parse_count(text: str, flag: str) -> int:
     try:
         value = int(text)
     except ValueError:
         value = 0
     if value < 1:
-        raise UsageError(f"--repeats {text!r} must be a positive integer such as 5")
+        raise UsageError(f"{flag} {text!r} must be a positive integer such as 5")
     return value
 
 
 def compute(model: str, input: str | None, batch: str, dtype: str, target: Device,
-            measure: bool, device: str, repeats: int) -> Roofline:
+            measure: bool, device: str, repeats: int, threads: int | None = None) -> Roofline:
     from alexprof.roofline import roofline as floors
 
-    net = resolve_model(model)
+    net = resolve_model(model, parse_input(input))
     shape = parse_input(input) or net.input_shape
     result = floors(net, target, parse_batch(batch), dtype, shape)
     if measure:
         from alexprof.timing import time_layers
 
         result = result.with_timing(time_layers(net, shape, result.batch, dtype, device,
-                                                repeats=repeats))
+                                                repeats=repeats, threads=threads))
     return result
 
 

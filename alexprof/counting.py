@@ -31,7 +31,7 @@ from typing import Callable, TypeVar
 from alexprof.errors import UsageError, closest
 from alexprof.layers import (
     AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Layer, Linear,
-    LocalResponseNorm, MaxPool2d, Placed, ReLU, Shape, Softmax,
+    LocalResponseNorm, MaxPool2d, Placed, ReLU, Shape, Softmax, Tanh, Unsupported,
 )
 
 
@@ -44,6 +44,7 @@ class Cost:
     macs: int = 0
     bias_adds: int = 0
     elements: int = 0
+    backward_macs: int | None = None  # measured, for layers alexprof does not model
 
 
 L = TypeVar("L", bound=Layer)
@@ -94,9 +95,19 @@ def linear_cost(d: Linear, in_shape: Shape, out_shape: Shape) -> Cost:
     )
 
 
-@formula(ReLU)
-def relu_cost(d: ReLU, in_shape: Shape, out_shape: Shape) -> Cost:
+def _activation_cost(d: Layer, in_shape: Shape, out_shape: Shape) -> Cost:
     return Cost(elements=math.prod(out_shape))
+
+
+formula(ReLU)(_activation_cost)
+formula(Tanh)(_activation_cost)
+
+
+@formula(Unsupported)
+def unsupported_cost(d: Unsupported, in_shape: Shape, out_shape: Shape) -> Cost:
+    """What torch measured: FlopCounterMode counts 2 FLOPs per MAC."""
+    return Cost(weights=d.weights, bias=d.bias, macs=d.flops // 2,
+                backward_macs=d.flops_backward // 2)
 
 
 def _pool_cost(d: Layer, in_shape: Shape, out_shape: Shape) -> Cost:
@@ -133,6 +144,11 @@ class Convention:
     description: str
     bias: bool  # are bias additions counted?
     elementwise: frozenset[type]  # layer types whose ``elements`` are counted
+    eval_mode: bool = False  # the peer runs model.eval(): training-only side branches skipped
+
+    def runs(self, placed: Placed) -> bool:
+        """Does this peer run the layer at all?"""
+        return not (self.eval_mode and placed.training_only)
 
     def macs(self, layer: Layer, cost: Cost) -> int:
         macs = cost.macs + (cost.bias_adds if self.bias else 0)
@@ -141,6 +157,8 @@ class Convention:
         return macs
 
     def backward_macs(self, placed: Placed, cost: Cost) -> int:
+        if cost.backward_macs is not None:
+            return cost.backward_macs
         grads = cost.macs * ((1 if placed.input_needs_grad else 0) + (1 if cost.weights else 0))
         if self.bias and cost.bias:
             grads += cost.bias_adds  # d(bias) sums grad_out over positions
@@ -157,7 +175,8 @@ CONVENTIONS: dict[str, Convention] = {
         Convention(
             "macs", "conv+linear MACs, no bias",
             "multiply-accumulates of conv and linear layers, bias excluded; what fvcore, "
-            "thop and torchprofile report as their main figure",
+            "thop and torchprofile report as their main figure; a training step's forward, so "
+            "training-only side branches (GoogLeNet's auxiliary heads) count",
             bias=False, elementwise=frozenset(),
         ),
         Convention(
@@ -170,14 +189,15 @@ CONVENTIONS: dict[str, Convention] = {
             "ptflops", "ptflops 0.7.5 pytorch backend, per-layer lines",
             "ptflops 0.7.5 pytorch backend module hooks: conv and linear with bias, ReLU by "
             "output elements, pooling by input elements, batch norm by input elements "
-            "(x2 when affine), LRN/dropout/softmax/flatten zero",
-            bias=True, elementwise=_PTFLOPS_MODULES,
+            "(x2 when affine), LRN/dropout/softmax/flatten/tanh zero; model.eval(), so "
+            "training-only side branches count zero",
+            bias=True, elementwise=_PTFLOPS_MODULES, eval_mode=True,
         ),
         Convention(
             "aten", "ptflops aten backend = torchinfo mult-adds",
             "ptflops 0.7.5 aten backend, equal to torchinfo's mult-adds: conv and linear "
-            "with bias, nothing else",
-            bias=True, elementwise=frozenset(),
+            "with bias, nothing else; model.eval(), so training-only side branches count zero",
+            bias=True, elementwise=frozenset(), eval_mode=True,
         ),
     )
 }

@@ -41,11 +41,11 @@ def load(path: Path) -> dict[str, Any]:
     return doc
 
 
-def recompute(doc: dict[str, Any], resolve) -> Report:  # resolve: model name -> Net
-    net = resolve(doc["model"])
+def recompute(doc: dict[str, Any], resolve) -> Report:  # resolve: (model, input shape) -> Net
     shape = tuple(doc["input_shape"])
     if not all(isinstance(s, int) for s in shape):
         raise UsageError(f"golden input_shape {doc['input_shape']!r} must be integers")
+    net = resolve(doc["model"], shape)  # a user module is rebuilt at the golden's shape
     return count(net, shape, doc["batch"], doc["convention"])
 
 

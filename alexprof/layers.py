@@ -21,6 +21,7 @@ from alexprof.errors import ShapeError, UsageError
 
 Shape = tuple[int, ...]
 Pair = tuple[int, int]
+ROOT = "(root)"  # row name of a user module's root: its own parameters and functional calls
 
 
 def pair(value: int | tuple[int, ...] | list[int], what: str) -> Pair:
@@ -61,14 +62,25 @@ def fmt_shape(shape: Shape) -> str:
 
 
 def window_out(size: int, k: int, s: int, p: int, d: int = 1, ceil_mode: bool = False) -> int:
-    """Output length of a sliding window (conv or pool) along one axis."""
+    """Output length of a pooling window along one axis (PyTorch's pooling rule).
+
+    ``floor((size + 2p - d(k-1) - 1 [+ s-1 with ceil_mode]) / s) + 1``, rounding
+    toward minus infinity; with ``ceil_mode`` a last window that would start in
+    the right padding is dropped.  In ceil mode a window wider than the input
+    still yields one output (PyTorch allows it).  May return <= 0 (too small).
+    """
     span = size + 2 * p - d * (k - 1) - 1
-    if span < 0:
-        return 0
-    out = (math.ceil(span / s) if ceil_mode else span // s) + 1
+    out = (span + (s - 1 if ceil_mode else 0)) // s + 1
     if ceil_mode and (out - 1) * s >= size + p:
-        out -= 1  # PyTorch drops a last window that would start in the right padding
+        out -= 1
     return out
+
+
+def conv_out(size: int, k: int, s: int, p: int, d: int = 1) -> int:
+    """Output length of a convolution along one axis; 0 when the dilated kernel
+    is larger than the padded input (PyTorch refuses that)."""
+    span = size + 2 * p - d * (k - 1) - 1
+    return span // s + 1 if span >= 0 else 0
 
 
 def _spatial(layer: Layer, in_shape: Shape, channels: int, hw: Pair) -> Shape:
@@ -129,8 +141,8 @@ class Conv2d(Layer):
                 f"got {fmt_shape(in_shape)}"
             )
         hw = tuple(
-            window_out(in_shape[1 + i], self.kernel_size[i], self.stride[i], self.padding[i],
-                       self.dilation[i])
+            conv_out(in_shape[1 + i], self.kernel_size[i], self.stride[i], self.padding[i],
+                     self.dilation[i])
             for i in range(2)
         )
         return _spatial(self, in_shape, self.out_channels, hw)  # type: ignore[arg-type]
@@ -257,6 +269,11 @@ class ReLU(_SameShape):
 
 
 @dataclass(frozen=True)
+class Tanh(_SameShape):
+    kind: ClassVar[str] = "Tanh"
+
+
+@dataclass(frozen=True)
 class Dropout(_SameShape):
     p: float = 0.5
     kind: ClassVar[str] = "Dropout"
@@ -373,7 +390,58 @@ class Parallel(Layer):
         return (sum(o[0] for o in outs), *outs[0][1:])
 
 
-Composite = Union[Sequential, Parallel]
+@dataclass(frozen=True)
+class Side(Layer):
+    """A side branch that runs only in training: its layers see the input, their
+    output goes to the loss with weight ``loss_weight``, and the main path carries
+    the input on unchanged (GoogLeNet's auxiliary classifiers, weight 0.3)."""
+
+    layers: tuple[Layer, ...] = field(default_factory=tuple)
+    loss_weight: float = 0.3
+    kind: ClassVar[str] = "Side"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layers", tuple(self.layers))
+        if not self.layers:
+            raise UsageError(f"layer {self.name!r}: a Side branch needs at least one layer")
+        if not 0.0 <= self.loss_weight:
+            raise UsageError(f"layer {self.name!r}: loss_weight={self.loss_weight} must be >= 0")
+        _unique(self.name, self.layers)
+
+    def side_shape(self, in_shape: Shape) -> Shape:
+        """The shape of the side output (what goes to the loss)."""
+        for layer in self.layers:
+            in_shape = layer.output_shape(in_shape)
+        return in_shape
+
+    def output_shape(self, in_shape: Shape) -> Shape:
+        self.side_shape(in_shape)  # validates the branch
+        return in_shape
+
+
+@dataclass(frozen=True)
+class Unsupported(Layer):
+    """A layer alexprof does not model, carrying what torch measured for it:
+    ``numel`` of its parameters and FlopCounterMode's forward/backward FLOPs for
+    the batch it was recorded with (divided back to one sample).  Only the
+    extraction of user modules creates these."""
+
+    torch_type: str = ""
+    out: Shape = ()
+    weights: int = 0
+    bias: int = 0
+    flops: int = 0  # FlopCounterMode, forward, per sample
+    flops_backward: int = 0  # FlopCounterMode, backward, per sample
+
+    @property
+    def kind(self) -> str:  # type: ignore[override]
+        return f"unsupported:{self.torch_type}"
+
+    def output_shape(self, in_shape: Shape) -> Shape:
+        return self.out
+
+
+Composite = Union[Sequential, Parallel, Side]
 
 
 def _unique(parent: str, children: tuple[Layer, ...]) -> None:
@@ -395,6 +463,7 @@ class Placed:
     in_shape: Shape
     out_shape: Shape
     input_needs_grad: bool  # does autograd need the gradient w.r.t. this layer's input?
+    training_only: bool = False  # inside a Side branch: runs in train mode only
 
 
 def walk(root: Sequential, in_shape: Shape) -> Iterator[Placed]:
@@ -403,28 +472,38 @@ def walk(root: Sequential, in_shape: Shape) -> Iterator[Placed]:
     Leaves inside composites get dotted names (``inception3a.branch2.conv``);
     the root's own name is not a prefix.
     """
-    yield from _children(root, in_shape, "", False)
+    yield from _children(root.layers, in_shape, "", False, False)
 
 
-def _children(seq: Sequential, shape: Shape, prefix: str, needs_grad: bool) -> Iterator[Placed]:
-    for child in seq.layers:
-        for placed in _walk(child, shape, prefix, needs_grad):
+def _children(layers: tuple[Layer, ...], shape: Shape, prefix: str, needs_grad: bool,
+              side: bool) -> Iterator[Placed]:
+    main_grad = needs_grad
+    for child in layers:
+        for placed in _walk(child, shape, prefix, needs_grad, side):
             needs_grad = needs_grad or has_params(placed.layer)
             yield placed
+        if isinstance(child, Side):
+            needs_grad = main_grad  # a side branch's parameters do not feed the main path
+        main_grad = needs_grad
         shape = child.output_shape(shape)
 
 
-def _walk(layer: Layer, shape: Shape, prefix: str, needs_grad: bool) -> Iterator[Placed]:
-    if isinstance(layer, Sequential):
-        yield from _children(layer, shape, f"{prefix}{layer.name}.", needs_grad)
+def _walk(layer: Layer, shape: Shape, prefix: str, needs_grad: bool,
+          side: bool) -> Iterator[Placed]:
+    if isinstance(layer, (Sequential, Side)):
+        yield from _children(layer.layers, shape, f"{prefix}{layer.name}.", needs_grad,
+                             side or isinstance(layer, Side))
     elif isinstance(layer, Parallel):
         for branch in layer.branches:
-            yield from _walk(branch, shape, f"{prefix}{layer.name}.", needs_grad)
+            yield from _walk(branch, shape, f"{prefix}{layer.name}.", needs_grad, side)
     else:
-        yield Placed(f"{prefix}{layer.name}", layer, shape, layer.output_shape(shape), needs_grad)
+        yield Placed(f"{prefix}{layer.name}", layer, shape, layer.output_shape(shape), needs_grad,
+                     side)
 
 
 def has_params(layer: Layer) -> bool:
     if isinstance(layer, BatchNorm2d):
         return layer.affine
+    if isinstance(layer, Unsupported):
+        return layer.weights + layer.bias > 0
     return isinstance(layer, (Conv2d, Linear))

@@ -17,74 +17,58 @@ from __future__ import annotations
 
 import io
 import re
+
 from alexprof.errors import UsageError
-from alexprof.layers import Sequential, Shape
+from alexprof.layers import ROOT, Sequential, Shape
 from alexprof.rows import Measured
-from alexprof.torch_bridge import build, leaf_modules
+from alexprof.torch_bridge import leaf_modules, module_of
+from alexprof.zoo import Net
 
 
-def measure_params(body: Sequential) -> Measured:
-    """``numel`` of each leaf module's ``weight`` and ``bias`` (meta device)."""
-    module = build(body, "meta")
+
+
+def measure_params(net: Net | Sequential) -> Measured:
+    """``numel`` of each module's own parameters (meta device): ``bias`` apart,
+    every other parameter as weights.  Leaves always; other modules when they
+    hold parameters directly."""
+    module = module_of(net, "meta")
+    leaves = leaf_modules(module)
     per_layer: dict[str, dict[str, int]] = {}
-    for name, leaf in leaf_modules(module).items():
-        weight = getattr(leaf, "weight", None)
-        bias = getattr(leaf, "bias", None)
-        w = weight.numel() if weight is not None else 0
-        b = bias.numel() if bias is not None else 0
-        per_layer[name] = {"weights": w, "bias": b, "params": w + b}
+    for name, mod in module.named_modules():
+        own = dict(mod.named_parameters(recurse=False))
+        if name not in leaves and not own:
+            continue
+        b = own["bias"].numel() if own.get("bias") is not None else 0
+        w = sum(p.numel() for key, p in own.items() if key != "bias")
+        per_layer[name or ROOT] = {"weights": w, "bias": b, "params": w + b}
     total = sum(p.numel() for p in module.parameters())
     return Measured("torch", per_layer, total)
 
 
-def measure_flopcounter(body: Sequential, input_shape: Shape, batch: int, classes: int) -> Measured:
-    """FlopCounterMode around one training step (forward, CrossEntropyLoss, backward).
+def measure_flopcounter(net: Net, input_shape: Shape, batch: int) -> Measured:
+    """FlopCounterMode around one training step (forward, loss, backward), on meta.
 
-    The step runs twice on meta: forward alone, then forward + backward; the
-    backward FLOPs of a layer are the difference.  (FlopCounterMode attributes
-    backward ops to modules, but ``aten.mm`` of a forward and of a backward
-    land under the same key, so the difference is what separates them.)
+    The total is FlopCounterMode's global count for the whole step.  Per layer,
+    each module call is replayed alone under its own FlopCounterMode (see
+    :mod:`alexprof.replay` for why FlopCounterMode's per-module view is not
+    used); for a user's module, modules with children report their own FLOPs.
     """
-    forward = _flop_step(body, input_shape, batch, classes, backward=False)
-    both = _flop_step(body, input_shape, batch, classes, backward=True)
-    per_layer = {
-        name: {"flops": forward.get(name, 0), "flops_backward": both.get(name, 0) - forward.get(name, 0)}
-        for name in both.keys() | forward.keys()
-    }
-    return Measured("flopcounter", per_layer, both.get("", 0))
+    from alexprof.replay import replay_counts, step_total
+
+    total = step_total(module_of(net, "meta"), input_shape, batch)
+    counts = replay_counts(module_of(net, "meta"), input_shape, batch,
+                           own=getattr(net, "factory", None) is not None)
+    per_layer = {name: {"flops": f, "flops_backward": b} for name, (f, b) in counts.items()}
+    return Measured("flopcounter", per_layer, total)
 
 
-def _flop_step(body: Sequential, input_shape: Shape, batch: int, classes: int,
-               backward: bool) -> dict[str, int]:
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    module = build(body, "meta")
-    module.train()
-    x = torch.empty((batch, *input_shape), device="meta")
-    y = torch.zeros((batch,), dtype=torch.long, device="meta")
-    counter = FlopCounterMode(display=False)
-    with counter:
-        out = module(x)
-        if backward:
-            loss = torch.nn.functional.cross_entropy(out, y)
-            loss.backward()
-    counts: dict[str, int] = {}
-    for key, ops in counter.get_flop_counts().items():
-        if key == "Global":
-            counts[""] = sum(ops.values())
-        elif "." in key:  # "Sequential.conv1" -> "conv1"
-            counts[key.split(".", 1)[1]] = sum(ops.values())
-    return counts
-
-
-_PTFLOPS_LINE = re.compile(
-    r"^(?P<indent>\s*)\((?P<name>[^)]+)\): \w+\((?P<params>\d+), [\d.]+% Params, "
-    r"(?P<macs>[\d.e+]+) Mac,"
+_PTFLOPS_LINE = re.compile(  # one module per line; a leaf has its numbers on the same line
+    r"^(?P<indent>\s*)\((?P<name>[^)]+)\): \w+\("
+    r"((?P<params>\d+), [\d.]+% Params, (?P<macs>[\d.e+]+) Mac,)?"
 )
 
 
-def measure_ptflops(body: Sequential, input_shape: Shape, batch: int) -> Measured:
+def measure_ptflops(net: Net, input_shape: Shape, batch: int) -> Measured:
     """ptflops' pytorch backend: per-layer lines and its returned total.
 
     ptflops reports per sample (it runs one sample and divides by the batch it
@@ -92,7 +76,7 @@ def measure_ptflops(body: Sequential, input_shape: Shape, batch: int) -> Measure
     """
     import ptflops
 
-    module = build(body, "cpu")
+    module = module_of(net, "cpu")
     leaves = leaf_modules(module)
     text = io.StringIO()
     total, _ = ptflops.get_model_complexity_info(
@@ -112,16 +96,16 @@ def measure_ptflops(body: Sequential, input_shape: Shape, batch: int) -> Measure
             stack.pop()
         dotted = ".".join([n for _, n in stack] + [match["name"]])
         stack.append((depth, match["name"]))
-        if dotted in leaves:
+        if dotted in leaves and match["macs"] is not None:
             per_layer[dotted] = {"macs": round(float(match["macs"])) * batch}
     return Measured("ptflops", per_layer, int(total) * batch)
 
 
-def measure_ptflops_aten(body: Sequential, input_shape: Shape, batch: int) -> Measured:
+def measure_ptflops_aten(net: Net, input_shape: Shape, batch: int) -> Measured:
     """ptflops' aten backend: MACs per top-level child and in total (one sample)."""
     import ptflops
 
-    module = build(body, "cpu")
+    module = module_of(net, "cpu")
     text = io.StringIO()
     total, _ = ptflops.get_model_complexity_info(
         module, tuple(input_shape), as_strings=False, print_per_layer_stat=True, ost=text,

@@ -21,8 +21,9 @@ FLOPCOUNTER_GROUPS = (
 )
 PTFLOPS_DOUBLE = (
     "ptflops 0.7.5's returned total counts ReLU, pooling and softmax twice (module hook plus "
-    "its patched torch.nn.functional call), and LRN's internal mul/avg_pool3d/add once; "
-    "pass backend_specific_config={'count_functional': False} to avoid it"
+    "its patched torch.nn.functional call), and LRN's internal mul/avg_pool3d/add once "
+    "(batch norm, tanh, torch.cat and the + of a residual add are not patched, so not "
+    "doubled); pass backend_specific_config={'count_functional': False} to avoid it"
 )
 
 
@@ -44,6 +45,8 @@ def ptflops_functional_extra(placed: Placed) -> int:
     tensor's ``(C + size//2 + (size-1)//2) * H * W``.
     """
     layer, shape = placed.layer, placed.in_shape
+    if placed.training_only:
+        return 0  # ptflops runs model.eval(): side branches do not run at all
     if isinstance(layer, (ReLU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Softmax)):
         return math.prod(shape)
     if isinstance(layer, LocalResponseNorm):

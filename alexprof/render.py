@@ -19,7 +19,7 @@ from typing import Any, Sequence
 from alexprof.errors import UsageError, closest
 
 FORMATS = ("table", "json", "csv", "markdown")
-MARKS = {"match": "✓", "explained": "≈", "mismatch": "✗", "": ""}
+MARKS = {"match": "✓", "explained": "≈", "unmodelled": "?", "mismatch": "✗", "": ""}
 
 
 def check_format(fmt: str) -> str:

@@ -37,8 +37,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alexprof.analysis import count
+from alexprof.counting import cost_of
 from alexprof.hardware import DTYPE_BYTES, Device
-from alexprof.layers import Flatten, Placed, Shape, walk
+from alexprof.layers import Flatten, Placed, Shape
 from alexprof.rows import SCHEMA
 from alexprof.zoo import Net
 
@@ -218,13 +219,14 @@ def roofline(net: Net, device: Device, batch: int = 1, dtype: str = "float32",
     shape = net.input_shape if input_shape is None else input_shape
     report = count(net, shape, batch, CONVENTION)
     rows = []
-    for p, r in zip(walk(net.body, shape), report.rows):
-        params = r.params or 0
+    for p, r in zip(net.leaves(shape), report.rows):
+        cost = cost_of(p.layer, p.in_shape, p.out_shape)
+        params = cost.weights + cost.bias  # read on every call, even a module's second one
         rows.append(RoofRow(
             r.name, r.type, r.output_shape,
             bound(r.flops or 0, forward_bytes(p, params, batch, size), peak, bandwidth),
             bound(r.flops_backward or 0, backward_bytes(p, params, batch, size), peak, bandwidth),
         ))
-    total = report.total("params")
+    total = report.total("params")  # each parameter once (a repeated call's row has none)
     update = bound(2 * total, 3 * total * size, peak, bandwidth)
     return Roofline(net.name, shape, batch, dtype, device, tuple(rows), update)

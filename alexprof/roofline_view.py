@@ -18,6 +18,12 @@ def seconds(s: float) -> str:
     return f"{s / 1e-9:.3g} ns"
 
 
+def percent(fraction: float) -> str:
+    """0.4567 -> '45.7%'; small ones keep two significant digits: 0.0000123 -> '0.0012%'."""
+    p = 100 * fraction
+    return f"{p:.1f}%" if p >= 1 or p == 0 else f"{p:.2g}%"
+
+
 def intensity(b: Bound) -> str:
     return "-" if b.intensity is None else f"{b.intensity:.3g}"
 
@@ -60,7 +66,7 @@ def table(result: Roofline) -> Table:
             cells += ["-", "-", "-"] if got is None else [
                 seconds(got.seconds),
                 human(got.flops_per_s, "FLOP/s") if f.bound == "compute" else human(got.bytes_per_s, "B/s"),
-                f"{100 * got.fraction:.1f}%"]
+                percent(got.fraction)]
         t.add(*cells)
     fwd = result.forward()
     t.total = ["forward", "", num(fwd.flops), num(fwd.bytes), intensity(fwd),
@@ -103,8 +109,8 @@ def timing_lines(result: Roofline) -> list[str]:
              "'of floor' = floor / measured."]
     if timing.step_s:
         step = result.step().floor_s
-        lines.append(f"Measured training step {seconds(timing.step_s)}: {100 * step / timing.step_s:.1f}% "
-                     f"of its floor {seconds(step)}.")
+        lines.append(f"Measured training step {seconds(timing.step_s)}: "
+                     f"{percent(step / timing.step_s)} of its floor {seconds(step)}.")
     beaten = [r.name for r in result.rows if (m := result.measured(r)) and m.fraction > 1.0]
     if beaten:
         lines.append(

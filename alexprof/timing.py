@@ -6,8 +6,8 @@ choice, caches), then the median of ``repeats`` timed calls.  On CUDA every
 call sits between two ``torch.cuda.Event(enable_timing=True)`` records and is
 read after the end event synchronises, so the time is the GPU's, not the
 launch's.  On CPU the wall clock (``time.perf_counter``) is used.  One whole
-training step (forward, cross-entropy, backward, plain SGD step) is timed the
-same way.  Weights get PyTorch's default initialisation and inputs are normal
+training step (forward, the loss of :func:`alexprof.replay.training_loss`, backward,
+plain SGD step) is timed the same way.  Weights get PyTorch's default initialisation and inputs are normal
 noise (uninitialised memory can hold denormals, which slow CPU arithmetic).
 
 TF32: for ``float32`` the run forbids TF32 tensor cores (cuDNN convolutions
@@ -27,7 +27,7 @@ import torch
 from alexprof.errors import UsageError
 from alexprof.layers import Shape
 from alexprof.roofline import Timing
-from alexprof.torch_bridge import build, leaf_modules
+from alexprof.torch_bridge import leaf_modules, module_of
 from alexprof.zoo import Net
 
 TORCH_DTYPES = {"float32": torch.float32, "tf32": torch.float32, "float16": torch.float16,
@@ -47,7 +47,7 @@ def pick_device(name: str) -> str:
 def describe(device: str) -> str:
     if device == "cuda":
         return f"{torch.cuda.get_device_name()} (torch {torch.__version__})"
-    return f"{cpu_model()}, {torch.get_num_threads()} torch threads (torch {torch.__version__})"
+    return f"{cpu_model()}, torch {torch.__version__} on {torch.get_num_threads()} CPU thread(s)"
 
 
 def cpu_model() -> str:
@@ -74,6 +74,17 @@ def tf32(allowed: bool) -> Iterator[None]:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
+@contextlib.contextmanager
+def cpu_threads(threads: int | None) -> Iterator[None]:
+    saved = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
+
+
 def median_seconds(fn: Callable[[], object], device: str, warmup: int, repeats: int) -> float:
     for _ in range(warmup):
         fn()
@@ -97,19 +108,34 @@ def median_seconds(fn: Callable[[], object], device: str, warmup: int, repeats: 
 
 
 def time_layers(net: Net, input_shape: Shape, batch: int, dtype: str, device: str = "auto",
-                warmup: int = 2, repeats: int = 5) -> Timing:
-    """Median forward seconds of every leaf layer, and of one training step."""
+                warmup: int = 2, repeats: int = 5, threads: int | None = None) -> Timing:
+    """Median forward seconds of every leaf layer, and of one training step.
+
+    ``threads`` sets torch's CPU threads for the run (restored afterwards)."""
     if warmup < 0 or repeats < 1:
         raise UsageError(f"--repeats {repeats} must be >= 1 (warm-up {warmup} >= 0)")
+    if threads is not None and threads < 1:
+        raise UsageError(f"--threads {threads} must be a positive integer")
     device = pick_device(device)
-    with tf32(dtype == "tf32"):
-        module = build(net.body, device, init=True).to(TORCH_DTYPES[dtype])
+    with tf32(dtype == "tf32"), cpu_threads(threads):
+        module = initialised(module_of(net, device)).to(TORCH_DTYPES[dtype])
         module.train()
         x = torch.randn((batch, *input_shape), device=device, dtype=TORCH_DTYPES[dtype])
         per_layer = _per_layer(module, x, device, warmup, repeats)
-        step = _step(module, x, net.num_classes, device, warmup, repeats)
-    notes = ("forward per layer under torch.no_grad(); dropout in training mode",)
-    return Timing(describe(device), per_layer, step, warmup, repeats, notes)
+        step = _step(module, x, device, warmup, repeats)
+        notes = ("forward per layer under torch.no_grad(); dropout in training mode",)
+        return Timing(describe(device), per_layer, step, warmup, repeats, notes)
+
+
+def initialised(module: torch.nn.Module) -> torch.nn.Module:
+    """PyTorch's default initialisation for every submodule that has one (the module
+    was materialised from meta, so its memory holds whatever was there)."""
+    with torch.no_grad():
+        for sub in module.modules():
+            reset = getattr(sub, "reset_parameters", None)
+            if callable(reset):
+                reset()
+    return module
 
 
 def _per_layer(module: torch.nn.Module, x: torch.Tensor, device: str, warmup: int,
@@ -138,15 +164,15 @@ def _keeper(store: dict[str, torch.Tensor], name: str) -> Callable[..., None]:
     return keep
 
 
-def _step(module: torch.nn.Module, x: torch.Tensor, classes: int, device: str, warmup: int,
+def _step(module: torch.nn.Module, x: torch.Tensor, device: str, warmup: int,
           repeats: int) -> float:
-    y = torch.randint(0, classes, (x.shape[0],), device=device)
+    from alexprof.replay import training_loss  # cross-entropy on 2-D outputs, side heads added
+
     optimizer = torch.optim.SGD(module.parameters(), lr=1e-3)
 
     def step() -> None:
         optimizer.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.cross_entropy(module(x), y)
-        loss.backward()
+        training_loss(module(x), module).backward()
         optimizer.step()
 
     return median_seconds(step, device, warmup, repeats)

@@ -47,6 +47,33 @@ class ParallelModule(nn.Module):
         return torch.cat(outs, dim=1)
 
 
+class SideModule(nn.Module):
+    """A training-only side branch: in train mode its layers run on the input and
+    the result is kept in ``output`` for the loss; the input passes on unchanged."""
+
+    def __init__(self, layers: dict[str, nn.Module], loss_weight: float) -> None:
+        super().__init__()
+        for name, module in layers.items():
+            self.add_module(name, module)
+        self.loss_weight = loss_weight
+        self.output: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.output = None
+        if self.training:
+            out = x
+            for layer in self.children():
+                out = layer(out)
+            self.output = out
+        return x
+
+
+def side_outputs(module: nn.Module) -> list[tuple[float, torch.Tensor]]:
+    """(loss weight, output) of every side branch that ran in the last forward."""
+    return [(m.loss_weight, m.output) for m in module.modules()
+            if isinstance(m, SideModule) and m.output is not None]
+
+
 @builder(L.Sequential)
 def _sequential(d: L.Sequential) -> nn.Module:
     seq = nn.Sequential()
@@ -58,6 +85,11 @@ def _sequential(d: L.Sequential) -> nn.Module:
 @builder(L.Parallel)
 def _parallel(d: L.Parallel) -> nn.Module:
     return ParallelModule({b.name: to_module(b) for b in d.branches}, d.merge)
+
+
+@builder(L.Side)
+def _side(d: L.Side) -> nn.Module:
+    return SideModule({c.name: to_module(c) for c in d.layers}, d.loss_weight)
 
 
 @builder(L.Conv2d)
@@ -94,6 +126,11 @@ def _adaptive(d: L.AdaptiveAvgPool2d) -> nn.Module:
 @builder(L.LocalResponseNorm)
 def _lrn(d: L.LocalResponseNorm) -> nn.Module:
     return nn.LocalResponseNorm(d.size, d.alpha, d.beta, d.k)
+
+
+@builder(L.Tanh)
+def _tanh(d: L.Tanh) -> nn.Module:
+    return nn.Tanh()
 
 
 @builder(L.Dropout)
@@ -136,6 +173,18 @@ def build(body: L.Sequential, device: str = "meta", init: bool = False) -> nn.Mo
             return to_module(body)
     with torch.device("meta"):
         module = to_module(body)
+    return module if device == "meta" else module.to_empty(device=device)
+
+
+def module_of(net: Any, device: str = "meta") -> nn.Module:
+    """The torch module of a :class:`~alexprof.zoo.Net` (or of a bare descriptor
+    body) on ``device``: built from its descriptors, or (a user's network) from
+    its factory, which builds on meta."""
+    if isinstance(net, L.Sequential):
+        return build(net, device)
+    if net.factory is None:
+        return build(net.body, device)
+    module = net.factory()
     return module if device == "meta" else module.to_empty(device=device)
 
 

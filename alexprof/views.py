@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from alexprof.analysis import module_name
 from alexprof.compare import SOURCES, TOTAL, Verification
 from alexprof.counting import CONVENTIONS
 from alexprof.render import MARKS, Table, csv_records, human, num, shape_str, share, to_json
@@ -50,6 +51,12 @@ def params_table(report: Report) -> Table:
         f"Total {total:,} parameters ({human(total)}); under the source table's rule "
         f"(conv without bias, FC with bias): {report.table_rule_params():,}."
     )
+    fc = sum(row.params or 0 for row in report.rows if row.type == "Linear")
+    if fc:
+        table.footer.append(
+            f"Fully connected layers: {fc:,} parameters ({share(fc, total)}), "
+            f"{human(4 * fc, 'B')} in float32; convolutions: {share(total - fc, total)}."
+        )
     table.footer.append(
         f"float32 weights: {human(4 * total, 'B')}; with gradients and SGD momentum: "
         f"{human(12 * total, 'B')}; with Adam: {human(16 * total, 'B')}."
@@ -90,22 +97,27 @@ def add_verification(table: Table, report: Report, verification: Verification) -
     sources = sorted({c.source for c in verification.checks}, key=list(SOURCES).index)
     table.columns += sources
     for row, cells in zip(report.rows, table.rows):
-        top = row.name.split(".", 1)[0]
-        cells += [MARKS[verification.status(row.name if s != "aten" else top, s)] for s in sources]
+        module = module_name(row.name)
+        top = module.split(".", 1)[0]
+        cells += [MARKS[verification.status(module if s != "aten" else top, s)] for s in sources]
     if table.total:
         table.total += [MARKS[verification.status(TOTAL, s)] for s in sources]
     table.right -= set(range(len(table.columns) - len(sources), len(table.columns)))
     table.footer.append(
         "Verified against: " + "; ".join(f"{s} = {SOURCES[s][2]}" for s in sources)
-        + ". ✓ equal, ≈ differs by a known peer quirk (predicted exactly), ✗ unexplained."
+        + ". ✓ equal, ≈ differs by a known peer quirk (predicted exactly), ? a row alexprof "
+        "does not model (its numbers are torch's), ✗ unexplained."
     )
     for reason, checks in verification.reasons().items():
         where = ", ".join(f"{c.layer} {c.field} {c.measured - c.analytic:+,}" for c in checks)
         table.footer.append(f"{MARKS[checks[0].status]} {where}: {reason}.")
     failed = verification.failed
+    unmodelled = sum(c.status == "unmodelled" for c in verification.checks)
     table.footer.append(
-        f"Verification: {len(verification.checks) - len(failed)} of {len(verification.checks)} "
-        f"checks agree or are explained" + (f"; {len(failed)} UNEXPLAINED." if failed else ".")
+        f"Verification: {len(verification.checks) - len(failed) - unmodelled} of "
+        f"{len(verification.checks)} checks agree or are explained"
+        + (f", {unmodelled} concern rows alexprof does not model" if unmodelled else "")
+        + (f"; {len(failed)} UNEXPLAINED." if failed else ".")
     )
 
 

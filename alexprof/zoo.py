@@ -9,22 +9,39 @@ log-softmax), so no network ends in a Softmax layer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from alexprof.errors import UsageError, closest
 from alexprof.layers import (
     AdaptiveAvgPool2d, Conv2d, Dropout, Flatten, Layer, Linear, LocalResponseNorm,
-    MaxPool2d, ReLU, Sequential, Shape,
+    MaxPool2d, Placed, ReLU, Sequential, Shape, fmt_shape, walk,
 )
 
 
 @dataclass(frozen=True)
 class Net:
+    """A network: descriptors (``body``), or for a user's torch module the leaves
+    recorded from one forward pass (``recorded``) and the module's ``factory``."""
+
     name: str
     description: str
     input_shape: Shape
     body: Sequential
     num_classes: int
+    recorded: tuple[Placed, ...] | None = None  # leaves of an extracted torch module
+    factory: Callable[[], Any] | None = None  # builds the user's nn.Module (current device)
+
+    def leaves(self, input_shape: Shape | None = None) -> list[Placed]:
+        """Every leaf in execution order with its shapes, for ``input_shape``."""
+        shape = self.input_shape if input_shape is None else tuple(input_shape)
+        if self.recorded is None:
+            return list(walk(self.body, shape))
+        if shape != self.input_shape:
+            raise UsageError(
+                f"model {self.name!r} was recorded with input {fmt_shape(self.input_shape)}, "
+                f"not {fmt_shape(shape)}; pass --input {','.join(map(str, shape))} when loading it"
+            )
+        return list(self.recorded)
 
 
 _NETS: dict[str, Callable[[], Net]] = {}
@@ -139,3 +156,7 @@ def alexnet_torchvision() -> Net:
         )),
         1000,
     )
+
+
+# the other families register themselves on import (kept in their own modules)
+from alexprof import zoo_classic, zoo_inception  # noqa: E402,F401

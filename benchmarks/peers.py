@@ -19,7 +19,7 @@ from typing import Callable
 
 from alexprof import quirks
 from alexprof.analysis import count
-from alexprof.layers import AdaptiveAvgPool2d, Shape, walk
+from alexprof.layers import AdaptiveAvgPool2d, Shape
 from alexprof.zoo import Net
 
 TORCH_CPU = """
@@ -78,13 +78,13 @@ class Tool:
 def _ptflops(net: Net, shape: Shape, batch: int) -> Prediction:
     # one sample under the ptflops convention, plus the functional calls' double count, which
     # ptflops 0.7.5 adds once per sample in the batch (quirks.PTFLOPS_DOUBLE, PTFLOPS_BATCH)
-    extra = sum(quirks.ptflops_functional_extra(p) for p in walk(net.body, shape))
+    extra = sum(quirks.ptflops_functional_extra(p) for p in net.leaves(shape))
     return Prediction(count(net, shape, 1, "ptflops").total("macs"), batch * extra,
                       f"{quirks.PTFLOPS_DOUBLE}; {PTFLOPS_BATCH}")
 
 
 def _fvcore(net: Net, shape: Shape, batch: int) -> Prediction:
-    pooled = sum(math.prod(p.in_shape) for p in walk(net.body, shape)
+    pooled = sum(math.prod(p.in_shape) for p in net.leaves(shape)
                  if isinstance(p.layer, AdaptiveAvgPool2d))
     return Prediction(count(net, shape, batch, "macs").total("macs"), batch * pooled, FVCORE_ADAPTIVE)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 
@@ -13,10 +14,12 @@ from alexprof.errors import UsageError
 from alexprof.plots import binary, check_plot, report_chart, roofline_chart, stage_timeline
 from alexprof.roofline import roofline
 
-pytest.importorskip("matplotlib")
 PNG = b"\x89PNG\r\n\x1a\n"
+needs_mpl = pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None,
+                               reason="needs matplotlib (pip install 'alexprof[plot]')")
 
 
+@needs_mpl
 def test_params_and_flops_bars(tmp_path):
     report = count(zoo.get("alexnet"), batch=2)
     for kind in ("params", "flops"):
@@ -25,6 +28,7 @@ def test_params_and_flops_bars(tmp_path):
         assert path.read_bytes().startswith(PNG) and path.stat().st_size > 10_000
 
 
+@needs_mpl
 def test_roofline_svg_names_every_placed_layer(tmp_path):
     result = roofline(zoo.get("alexnet"), hardware.get("gtx580"), batch=1)
     path = tmp_path / "roof.svg"
@@ -37,6 +41,7 @@ def test_roofline_svg_names_every_placed_layer(tmp_path):
         assert name in text
 
 
+@needs_mpl
 def test_stage_timeline_from_plain_lists(tmp_path):
     mib = 1 << 20
     path = tmp_path / "mem.png"
@@ -50,6 +55,7 @@ def test_binary_units():
         "4 MiB", "3 GiB", "8 KiB", "100 B")
 
 
+@needs_mpl
 def test_check_plot_refuses_bad_targets(tmp_path):
     assert check_plot(None) is None
     with pytest.raises(UsageError, match="must end in .png or .svg"):

@@ -11,7 +11,9 @@ from alexprof.errors import UsageError  # noqa: E402
 from alexprof.hardware import Device  # noqa: E402
 from alexprof.layers import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential  # noqa: E402
 from alexprof.roofline import roofline  # noqa: E402
-from alexprof.timing import median_seconds, pick_device, tf32, time_layers  # noqa: E402
+from alexprof.timing import (  # noqa: E402
+    cpu_threads, median_seconds, pick_device, tf32, time_layers,
+)
 from alexprof.zoo import Net  # noqa: E402
 
 SMALL = Net("small", "test net", (3, 32, 32), Sequential("small", (
@@ -56,6 +58,16 @@ def test_tf32_setting_is_restored():
     with tf32(not before[0]):
         assert torch.backends.cudnn.allow_tf32 is (not before[0])
     assert (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32) == before
+
+
+def test_threads_are_set_for_the_run_and_restored():
+    before = torch.get_num_threads()
+    with cpu_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    timing = time_layers(SMALL, SMALL.input_shape, 1, "float32", "cpu", warmup=0, repeats=1,
+                         threads=1)
+    assert "1 CPU thread" in timing.device and torch.get_num_threads() == before
 
 
 def test_bad_device_and_repeats():

@@ -8,17 +8,15 @@ import sys
 
 import pytest
 
-from alexprof.cli import main
 
 
-def run(capsys, *args):
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
+def run(cli, *args):
+    r = cli(*args)  # tests/conftest.py: the real entry point, output captured
+    return r.code, r.out, r.err
 
 
-def test_json_layers_by_hand(capsys):
-    code, out, _ = run(capsys, "roofline", "alexnet", "--hardware", "gtx580", "--format", "json")
+def test_json_layers_by_hand(cli):
+    code, out, _ = run(cli, "roofline", "alexnet", "--hardware", "gtx580", "--format", "json")
     assert code == 0
     doc = json.loads(out)
     layers = {x["name"]: x for x in doc["layers"]}
@@ -32,19 +30,19 @@ def test_json_layers_by_hand(capsys):
     assert doc["hardware"]["name"] == "gtx580" and doc["batch"] == 1 and doc["dtype"] == "float32"
 
 
-def test_table_names_bounds_and_step(capsys):
-    code, out, _ = run(capsys, "roofline", "alexnet-2012", "-H", "h100", "--batch", "64",
+def test_table_names_bounds_and_step(cli):
+    code, out, _ = run(cli, "roofline", "alexnet-2012", "-H", "h100", "--batch", "64",
                        "--dtype", "bfloat16")
     assert code == 0
     assert "compute" in out and "memory" in out and "Training step floor" in out
     assert "peak 989.50 TFLOP/s" in out and "bfloat16" in out
 
 
-def test_custom_device_and_list(capsys):
-    code, out, _ = run(capsys, "roofline", "alexnet", "--peak-tflops", "0.5", "--bandwidth", "25",
+def test_custom_device_and_list(cli):
+    code, out, _ = run(cli, "roofline", "alexnet", "--peak-tflops", "0.5", "--bandwidth", "25",
                        "--format", "json")
     assert code == 0 and json.loads(out)["peak_flops"] == 0.5e12
-    code, out, _ = run(capsys, "roofline", "--list-hardware", "--format", "json")
+    code, out, _ = run(cli, "roofline", "--list-hardware", "--format", "json")
     names = [d["name"] for d in json.loads(out)["hardware"]]
     assert {"gtx580", "v100", "a100-40gb", "a100-80gb", "h100", "epyc-7763"} <= set(names)
 
@@ -57,18 +55,19 @@ def test_custom_device_and_list(capsys):
     (("--peak-tflops", "-1", "--bandwidth", "3"), "--peak-tflops '-1' must be a positive number"),
     (("--peak-tflops", "1", "--bandwidth", "fast"), "--bandwidth 'fast' is not a number"),
     (("-H", "v100", "--repeats", "0"), "--repeats '0' must be a positive integer"),
+    (("-H", "v100", "--threads", "two"), "--threads 'two' must be a positive integer"),
     (("-H", "v100", "--batch", "0"), "--batch 0 must be a positive integer"),
     (("-H", "v100", "--plot", "x.jpg"), "--plot x.jpg: the file must end in .png or .svg"),
     (("-H", "v100", "--format", "yaml"), "unknown format 'yaml'"),
 ])
-def test_bad_input_is_one_line_exit_2(capsys, args, message):
-    code, out, err = run(capsys, "roofline", "alexnet", *args)
+def test_bad_input_is_one_line_exit_2(cli, args, message):
+    code, out, err = run(cli, "roofline", "alexnet", *args)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and message in err
 
 
-def test_measure_on_this_machine(capsys):
-    code, out, _ = run(capsys, "roofline", "alexnet-torchvision", "--input", "3,64,64",
+def test_measure_on_this_machine(cli):
+    code, out, _ = run(cli, "roofline", "alexnet-torchvision", "--input", "3,64,64",
                        "--peak-tflops", "1000", "--bandwidth", "1000000", "--measure",
                        "--repeats", "1", "--device", "cpu", "--format", "json")
     assert code == 0
@@ -80,21 +79,29 @@ def test_measure_on_this_machine(capsys):
         assert layer["fraction_of_floor"] < 1
 
 
-def test_plot_on_params_flops_roofline(capsys, tmp_path):
+def test_plot_on_params_flops_roofline(cli, tmp_path):
     pytest.importorskip("matplotlib")
     for args in (("params", "alexnet"), ("flops", "alexnet", "--batch", "4"),
                  ("roofline", "alexnet", "-H", "a100-80gb")):
         path = tmp_path / f"{args[0]}.png"
-        code, out, err = run(capsys, *args, "--plot", str(path))
+        code, out, err = run(cli, *args, "--plot", str(path))
         assert code == 0 and out and f"wrote {path}" in err
         assert path.read_bytes().startswith(b"\x89PNG")
-    code, _, err = run(capsys, "params", "alexnet", "--plot", str(tmp_path / "params.png"))
+    code, _, err = run(cli, "params", "alexnet", "--plot", str(tmp_path / "params.png"))
     assert code == 2 and "exists; pass --force" in err
 
 
-def test_roofline_does_not_import_torch():
+@pytest.mark.parametrize("args", [
+    ["roofline", "alexnet", "-H", "gtx580", "--format", "json"],
+    ["params", "alexnet", "--plot", "{tmp}/p.png"],
+    ["roofline", "alexnet", "-H", "h100", "--plot", "{tmp}/r.svg"],
+])
+def test_roofline_and_plots_do_not_import_torch(args, tmp_path):
+    if any("--plot" == a for a in args):
+        pytest.importorskip("matplotlib")
+    args = [a.format(tmp=tmp_path) for a in args]
     code = ("import sys; from alexprof.cli import main; "
-            "rc = main(['roofline', 'alexnet', '-H', 'gtx580', '--format', 'json']); "
+            f"rc = main({args!r}); "
             "assert 'torch' not in sys.modules, 'torch imported'; sys.exit(rc)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

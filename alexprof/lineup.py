@@ -1,0 +1,104 @@
+"""Several networks side by side: the numbers behind ``alexprof compare``.
+
+Per network (per sample unless stated): parameters, forward MACs under a
+convention, training FLOPs (forward + backward, FLOPs = 2 x MACs), activation
+memory for a batch, the layer holding the most parameters and the one doing
+the most MACs, and parameters per MAC (how much arithmetic each weight buys).
+No torch import here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from alexprof.analysis import count
+from alexprof.counting import DEFAULT_CONVENTION
+from alexprof.render import Table, csv_records, human, num, shape_str, to_json
+from alexprof.rows import SCHEMA, Report
+from alexprof.zoo import Net
+
+DTYPE_BYTES = {"float32": 4}
+ACTIVATIONS_NOTE = (
+    "activations: first approximation, the sum of every layer's output (elements x 4 bytes, "
+    "float32) for the batch, as if autograd kept each one for backward"
+)
+
+
+def activation_bytes(report: Report, batch: int, dtype: str = "float32") -> int:
+    """Bytes of the layer outputs a training step keeps, first approximation:
+    every leaf's output, whole batch, ``dtype`` elements.  (To be replaced by the
+    memory model's prediction, which knows what each layer really saves.)"""
+    per_sample = sum(math.prod(row.output_shape) for row in report.rows)
+    return per_sample * batch * DTYPE_BYTES[dtype]
+
+
+@dataclass(frozen=True)
+class Entry:
+    model: str
+    input_shape: tuple[int, ...]
+    params: int
+    macs: int  # forward, per sample, under ``convention``
+    flops_train: int  # forward + backward FLOPs, per sample
+    activation_bytes: int  # for ``batch`` samples
+    largest_layer: str  # most parameters
+    largest_layer_params: int
+    heaviest_layer: str  # most MACs
+    heaviest_layer_macs: int
+    params_per_mac: float
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["input_shape"] = list(self.input_shape)
+        return out
+
+
+def entry(net: Net, input_shape: tuple[int, ...] | None, batch: int,
+          convention: str = DEFAULT_CONVENTION) -> Entry:
+    report = count(net, input_shape, 1, convention)
+    totals = report.totals()
+    big, heavy = report.heaviest("params"), report.heaviest("macs")
+    return Entry(
+        model=net.name,
+        input_shape=report.input_shape,
+        params=totals["params"],
+        macs=totals["macs"],
+        flops_train=totals["flops"] + totals["flops_backward"],
+        activation_bytes=activation_bytes(report, batch),
+        largest_layer=big.name if big else "-",
+        largest_layer_params=big.params or 0 if big else 0,
+        heaviest_layer=heavy.name if heavy else "-",
+        heaviest_layer_macs=heavy.macs or 0 if heavy else 0,
+        params_per_mac=totals["params"] / totals["macs"] if totals["macs"] else 0.0,
+    )
+
+
+def render(entries: list[Entry], batch: int, convention: str, fmt: str) -> str:
+    if fmt == "json":
+        return to_json({"schema": SCHEMA, "batch": batch, "dtype": "float32",
+                        "convention": convention, "activations": ACTIVATIONS_NOTE,
+                        "models": [e.to_json() for e in entries]})
+    if fmt == "csv":
+        return csv_records([e.to_json() for e in entries])
+    table = Table(
+        f"networks side by side (per sample; activations for batch {batch})",
+        ["model", "input", "params", "MACs", "train FLOPs", f"activations @{batch}",
+         "largest layer", "most MACs", "params/MAC"],
+        caption=f"MACs: forward, convention '{convention}'; train FLOPs: forward + backward "
+                f"(FLOPs = 2 x MACs); {ACTIVATIONS_NOTE}.",
+    )
+    table.right = {2, 3, 4, 5, 8}
+    for e in entries:
+        table.add(e.model, shape_str(e.input_shape), num(e.params), num(e.macs),
+                  human(e.flops_train, "FLOP"), human(e.activation_bytes, "B"),
+                  f"{e.largest_layer} ({human(e.largest_layer_params)})",
+                  f"{e.heaviest_layer} ({human(e.heaviest_layer_macs)})",
+                  f"{e.params_per_mac:.4f}")
+    if len(entries) > 1:
+        lean = min(entries, key=lambda e: e.params_per_mac)
+        table.footer.append(
+            f"Fewest parameters per MAC: {lean.model} ({lean.params_per_mac:.4f}); "
+            f"most parameters: {max(entries, key=lambda e: e.params).model}; "
+            f"most arithmetic: {max(entries, key=lambda e: e.macs).model}.")
+    return table.to_text(fmt)
