@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
 from alexprof.errors import UsageError
-from alexprof.render import human
+from alexprof.render import check_target, human
 from alexprof.rows import Report
 
 SUFFIXES = (".png", ".svg")
@@ -31,13 +29,7 @@ def check_plot(path: Path | None, force: bool = False) -> Path | None:
         return None
     if path.suffix.lower() not in SUFFIXES:
         raise UsageError(f"--plot {path}: the file must end in .png or .svg")
-    if path.is_dir():
-        raise UsageError(f"--plot {path} is a directory; give a file name")
-    if path.exists() and not force:
-        raise UsageError(f"--plot {path} exists; pass --force to replace it")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise UsageError(f"--plot {path}: directory {parent} does not exist")
+    check_target(path, force, "--plot")
     if importlib.util.find_spec("matplotlib") is None:
         raise UsageError("--plot needs matplotlib, which is not installed; "
                          "pip install 'alexprof[plot]'")
@@ -88,20 +80,12 @@ def _clusters(points: list[tuple[float, float, str]]) -> list[tuple[float, float
 
 
 def _save(fig: Any, path: Path) -> None:
-    parent = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
+    from alexprof.render import atomic_target
+
     try:
-        fig.savefig(tmp, format=path.suffix.lower()[1:], dpi=110, bbox_inches="tight")
-        os.replace(tmp, path)
+        with atomic_target(path) as tmp:
+            fig.savefig(tmp, format=path.suffix.lower()[1:], dpi=110, bbox_inches="tight")
         print(f"wrote {path}", file=sys.stderr)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     finally:
         _pyplot().close(fig)
 
