@@ -52,6 +52,9 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Allow --output to repla
 VerifyOpt = Annotated[bool, typer.Option(
     "--verify", help="Build the network in torch and compare every layer with what torch, "
     "FlopCounterMode and ptflops measure; exit 1 on an unexplained difference.")]
+PlotOpt = Annotated[Optional[Path], typer.Option(
+    "--plot", metavar="FILE.png|FILE.svg",
+    help="Also draw a chart into this file (needs matplotlib: pip install 'alexprof\\[plot]').")]
 
 _DEBUG = False
 
@@ -109,12 +112,15 @@ def _color(output: Path | None) -> bool:
 
 
 def _report_command(kind: str, model: str, input: str | None, batch: str, fmt: str,
-                    output: Path | None, force: bool, verify: bool, convention: str) -> None:
+                    output: Path | None, force: bool, verify: bool, convention: str,
+                    plot: Path | None = None) -> None:
     from alexprof.analysis import count
+    from alexprof.plots import check_plot, report_chart
     from alexprof.render import check_format, emit
     from alexprof.views import FLOP_SOURCES, PARAM_SOURCES, render
 
     check_format(fmt)
+    plot = check_plot(plot, force)
     net = resolve_model(model, parse_input(input))
     shape = parse_input(input) or net.input_shape
     report = count(net, shape, parse_batch(batch), convention)
@@ -126,6 +132,8 @@ def _report_command(kind: str, model: str, input: str | None, batch: str, fmt: s
         verification = run_verify(net, shape, report.batch,
                                   measure_all(net, shape, report.batch, sources))
     emit(render(report, kind, fmt, verification, _color(output)), output, force)
+    if plot is not None:
+        report_chart(report, kind, plot)
     if verification is not None and verification.failed:
         first = verification.failed[0]
         raise CheckFailed(
@@ -158,6 +166,7 @@ def params(
     model: ModelArg = "alexnet", input: InputOpt = None, batch: BatchOpt = "1",
     fmt: FormatOpt = "table", output: OutputOpt = None, force: ForceOpt = False,
     verify: VerifyOpt = False, user_model: UserModelOpt = None, spec: SpecOpt = None,
+    plot: PlotOpt = None,
 ) -> None:
     """Parameters per layer: weights and bias apart, share of the total, the largest layer.
 
@@ -165,7 +174,7 @@ def params(
     Example: [bold]alexprof params alexnet-2012 --verify[/bold]
     """
     _report_command("params", model_ref(model, user_model, spec), input, batch, fmt, output,
-                    force, verify, "macs")
+                    force, verify, "macs", plot)
 
 
 @app.command()
@@ -178,6 +187,7 @@ def flops(
         "aten (ptflops aten backend = torchinfo mult-adds).")] = "macs",
     fmt: FormatOpt = "table", output: OutputOpt = None, force: ForceOpt = False,
     verify: VerifyOpt = False, user_model: UserModelOpt = None, spec: SpecOpt = None,
+    plot: PlotOpt = None,
 ) -> None:
     """MACs and FLOPs per layer (FLOPs = 2 x MACs), forward and backward, for a batch.
 
@@ -186,7 +196,7 @@ def flops(
     Example: [bold]alexprof flops alexnet --batch 128 --convention ptflops --verify[/bold]
     """
     _report_command("flops", model_ref(model, user_model, spec), input, batch, fmt, output,
-                    force, verify, convention)
+                    force, verify, convention, plot)
 
 
 @app.command()
@@ -223,7 +233,8 @@ def check(
 # --- commands defined in their own modules register on `app` when imported here -------------
 # (one line per module; keep this block just above main())
 from alexprof import cmd_compare  # noqa: E402,F401
-import alexprof.cmd_memtrace  # noqa: E402,F401  (alexprof memtrace)
+from alexprof import cmd_roofline  # noqa: E402,F401
+from alexprof import cmd_memtrace  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:

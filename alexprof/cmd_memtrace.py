@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from alexprof.cli import (
-    FormatOpt, ForceOpt, InputOpt, ModelArg, OutputOpt, SpecOpt, _color, app, model_ref,
+    FormatOpt, ForceOpt, InputOpt, ModelArg, OutputOpt, PlotOpt, SpecOpt, _color, app, model_ref,
     parse_input, resolve_model,
 )
 from alexprof.errors import CheckFailed, UsageError
@@ -69,7 +69,7 @@ def memtrace(
     device: DeviceOpt = "auto",
     batch: SweepOpt = None, dtype: DtypeOpt = "float32", optimizer: OptimizerOpt = "sgd-momentum",
     predict_only: PredictOpt = False, fmt: FormatOpt = "table", output: OutputOpt = None,
-    force: ForceOpt = False, log: LogOpt = False,
+    force: ForceOpt = False, log: LogOpt = False, plot: PlotOpt = None,
 ) -> None:
     """Memory after and within each stage of one training step, predicted and measured.
 
@@ -94,6 +94,11 @@ def memtrace(
                          "models networks written as descriptors (a zoo name or a --spec file)")
     shape = parse_input(input) or net.input_shape
     batches = parse_batches(batch or str(net.batch))
+    if plot is not None and len(batches) > 1:
+        raise UsageError(f"--plot draws one batch size; --batch {batch!r} names {len(batches)}")
+    from alexprof.plots import check_plot
+
+    plot = check_plot(plot, force)
     dev = resolve_device(device, predict_only)
     runs: list[MemRun] = []
     failure: CheckFailed | None = None
@@ -109,6 +114,8 @@ def memtrace(
             break
     if runs:
         emit(render(runs, fmt, _color(output)), output, force)
+    if plot is not None and runs:
+        _plot(runs[0], plot)
     if failure is not None:
         raise failure
     failed = [(run.prediction.batch, row) for run in runs for row in run.failed]
@@ -125,6 +132,19 @@ def _measure(net, shape, batch, dtype, optimizer, device, log):  # type: ignore[
     for line in trace.log:
         print(line, file=sys.stderr)
     return trace
+
+
+def _plot(run, path) -> None:  # type: ignore[no-untyped-def]
+    """The stage timeline: measured (or predicted) bytes after each stage, and the peak."""
+    from alexprof.plots import stage_timeline
+
+    p, rows = run.prediction, run.rows
+    measured = run.trace is not None
+    stage_timeline(
+        path, f"{p.model}: one training step ({p.device}, batch {p.batch}, {p.dtype}, {p.optimizer})",
+        [r.stage for r in rows], [r.allocated if measured else r.predicted for r in rows],
+        [r.predicted for r in rows] if measured else None,
+        max(r.peak or 0 for r in rows) if measured else p.peak)
 
 
 def _oom(e: CheckFailed, pred) -> CheckFailed:  # type: ignore[no-untyped-def]

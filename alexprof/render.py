@@ -13,8 +13,9 @@ import json
 import os
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from alexprof.errors import UsageError, closest
 
@@ -143,21 +144,40 @@ def emit(text: str, output: Path | None, force: bool = False) -> None:
 
 
 def write_atomic(path: Path, text: str, replace: bool) -> None:
+    check_target(path, replace)
+    with atomic_target(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def check_target(path: Path, replace: bool, option: str = "--output") -> None:
+    """Refuse before any work: an existing file (unless ``replace``), a directory,
+    or a missing parent directory."""
+    if path.is_dir():
+        raise UsageError(f"{option} {path} is a directory; give a file name")
     if path.exists() and not replace:
-        raise UsageError(f"--output {path} exists; pass --force to replace it")
-    if path.exists() and path.is_dir():
-        raise UsageError(f"--output {path} is a directory; give a file name")
+        raise UsageError(f"{option} {path} exists; pass --force to replace it")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
-        raise UsageError(f"--output {path}: directory {parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=parent)
+        raise UsageError(f"{option} {path}: directory {parent} does not exist")
+
+
+@contextmanager
+def atomic_target(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it over ``path``
+    (all or nothing), on failure remove it.  The file gets the usual mode
+    (0666 less the umask), not mkstemp's 0600."""
+    parent = path.parent if str(path.parent) else Path(".")
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=parent)
+    os.close(fd)
+    tmp = Path(name)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
         raise
 
 

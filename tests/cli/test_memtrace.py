@@ -163,3 +163,13 @@ def test_cuda_default_allocator_is_explained() -> None:
     assert proc.returncode == 0, proc.stderr
     for s in json.loads(proc.stdout)["stages"]:
         assert s["status"] in ("exact", "explained"), s
+
+
+def test_plot_stage_timeline(cli, tmp_path) -> None:
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "mem.png"
+    r = cli("memtrace", "linear-demo", "--predict-only", "--plot", str(out))
+    assert r.code == 0, r.err
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    r = cli("memtrace", "--predict-only", "-b", "1,2", "--plot", str(tmp_path / "two.png"))
+    assert r.code == 2 and "--plot draws one batch size" in r.err

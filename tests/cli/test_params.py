@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 
 
@@ -48,6 +49,9 @@ def test_custom_input_changes_fc1_width_error(cli) -> None:
 def test_output_file_is_written_atomically_and_never_clobbered(cli, tmp_path: Path) -> None:
     target = tmp_path / "p.json"
     assert cli("params", "-f", "json", "-o", str(target)).code == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
     first = target.read_text()
     target.write_text("user data")
     r = cli("params", "-f", "json", "-o", str(target))
