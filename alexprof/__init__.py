@@ -10,7 +10,9 @@ The small public API (no torch import at this level)::
 from __future__ import annotations
 
 from alexprof.analysis import count
-from alexprof.zoo import get as load_model
+from alexprof.fit import fit
+from alexprof.memory import predict
+from alexprof.usermodel import resolve as load_model
 
-__all__ = ["count", "load_model"]
+__all__ = ["count", "fit", "load_model", "predict"]
 __version__ = "0.1.0"

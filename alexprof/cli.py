@@ -235,6 +235,7 @@ def check(
 from alexprof import cmd_compare  # noqa: E402,F401
 from alexprof import cmd_roofline  # noqa: E402,F401
 from alexprof import cmd_memtrace  # noqa: E402,F401
+from alexprof import cmd_fit  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:

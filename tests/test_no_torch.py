@@ -25,6 +25,7 @@ PROBE = (
     ["flops", "--convention", "ptflops", "--format", "csv", "--batch", "64"],
     ["params", "--format", "markdown"],
     ["models"],
+    ["fit", "alexnet-2012", "--memory", "gtx580", "--format", "json"],
     ["check", str(GOLDEN / "alexnet.json")],
     ["memtrace", "--predict-only"],
     ["memtrace", "alexnet-2012", "--predict-only", "--batch", "1,32,4096", "--format", "json"],

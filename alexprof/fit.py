@@ -1,0 +1,105 @@
+"""Capacity planning: the largest batch whose predicted training step fits in memory.
+
+Pure arithmetic on :func:`alexprof.memory.predict` (no torch).  The predicted
+peak is what ``torch.cuda.memory_allocated`` would reach (tensors, rounded to
+the allocator's 512-byte blocks on CUDA).  It does not include what lives
+outside the caching allocator's tensors: the CUDA context, the cuBLAS/cuDNN
+workspaces created at warm-up, and fragmentation.  ``reserve`` sets those
+bytes aside explicitly; nothing is added silently.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from alexprof.errors import UsageError
+from alexprof.memory import Prediction, predict
+from alexprof.zoo import Net
+
+UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+         "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
+MAX_BATCH = 2**40  # the search stops here: a bound, not a claim about any device
+
+
+def parse_size(text: str, option: str = "--memory", minimum: int = 1) -> int:
+    """'3GiB' -> 3*2**30, '16 GB' -> 16*10**9, '512' -> 512 bytes, or a built-in device name."""
+    from alexprof import hardware
+
+    if text.strip().lower() in hardware.DEVICES:
+        device = hardware.DEVICES[text.strip().lower()]
+        if not device.memory:
+            raise UsageError(f"{option} {text!r}: {device.name} has no fixed memory size; "
+                             "give a size such as 64GiB")
+        return device.memory
+    match = _SIZE.match(text)
+    unit = (match.group(2) or "B").upper() if match else ""
+    if not match or unit not in UNITS:
+        raise UsageError(
+            f"{option} {text!r} is not a size; give a number and a unit (B, KB, MB, GB, TB, "
+            "KiB, MiB, GiB, TiB), e.g. 3GiB or 16GB, or a device from "
+            "`alexprof roofline --list-hardware` such as gtx580"
+        )
+    value = float(match.group(1)) * UNITS[unit]
+    if value < minimum:
+        raise UsageError(f"{option} {text!r} must be at least {minimum} byte(s)")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Fit:
+    memory: int  # bytes given
+    reserve: int  # bytes set aside for what the prediction does not cover
+    batch: int  # largest batch that fits (0: not even batch 1)
+    prediction: Prediction | None  # at ``batch`` (None when batch is 0)
+    next_peak: int | None  # predicted peak at batch + 1: the first one that does not fit
+    tried: int  # how many predictions the search made
+
+    @property
+    def budget(self) -> int:
+        return self.memory - self.reserve
+
+
+def largest_batch(fits: Callable[[int], bool], limit: int = MAX_BATCH) -> tuple[int, int]:
+    """Largest n in [1, limit] with fits(n) for a monotone ``fits``; 0 if none.
+
+    Doubling then bisection: O(log n) calls.  Returns (n, calls made).
+    """
+    calls = 1
+    if not fits(1):
+        return 0, calls
+    lo, hi = 1, 2
+    while hi <= limit:
+        calls += 1
+        if not fits(hi):
+            break
+        lo, hi = hi, hi * 2
+    else:
+        return limit, calls
+    while hi - lo > 1:  # fits(lo) and not fits(hi)
+        mid = (lo + hi) // 2
+        calls += 1
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo, calls
+
+
+def fit(net: Net, memory: int, input_shape: tuple[int, ...] | None = None,
+        dtype: str = "float32", optimizer: str = "sgd-momentum", device: str = "cuda",
+        reserve: int = 0) -> Fit:
+    if reserve >= memory:
+        raise UsageError(f"--reserve {reserve:,} B leaves nothing of --memory {memory:,} B")
+    peaks: dict[int, int] = {}
+
+    def peak(batch: int) -> int:
+        if batch not in peaks:
+            peaks[batch] = predict(net, input_shape, batch, dtype, optimizer, device).peak
+        return peaks[batch]
+
+    batch, tried = largest_batch(lambda b: peak(b) <= memory - reserve)
+    prediction = predict(net, input_shape, batch, dtype, optimizer, device) if batch else None
+    return Fit(memory, reserve, batch, prediction, peak(batch + 1), tried)
