@@ -1,18 +1,34 @@
 """alexprof: exact per-layer parameters, FLOPs and training memory of CNNs.
 
-The small public API (no torch import at this level)::
+The small public API (none of it imports torch)::
 
-    from alexprof import count, load_model
+    from alexprof import count, load_model, predict, fit
     report = count(load_model("alexnet"), batch=32)
     report.totals()["params"]   # 50844008
+    predict(load_model("alexnet"), batch=32, device="cuda").peak   # bytes
+
+Names are loaded on first use, so ``import alexprof.cli`` stays cheap.
 """
 
 from __future__ import annotations
 
-from alexprof.analysis import count
-from alexprof.fit import fit
-from alexprof.memory import predict
-from alexprof.usermodel import resolve as load_model
+from importlib import import_module
+from typing import Any
 
 __all__ = ["count", "fit", "load_model", "predict"]
 __version__ = "0.1.0"
+
+_LAZY = {
+    "count": ("alexprof.analysis", "count"),
+    "fit": ("alexprof.fit", "fit"),
+    "load_model": ("alexprof.usermodel", "resolve"),
+    "predict": ("alexprof.memory", "predict"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'alexprof' has no attribute {name!r}") from None
+    return getattr(import_module(module), attr)
