@@ -184,6 +184,22 @@ class _Pool(Layer):
         object.__setattr__(self, "padding", pair(self.padding, f"{self.name}.padding"))
         _positive(self.name, kernel_size=self.kernel_size, stride=self.stride)  # type: ignore[arg-type]
         _non_negative(self.name, padding=self.padding)
+        for i in range(2):  # PyTorch: pad should be at most half of the kernel size
+            if 2 * self.padding[i] > self.kernel_size[i]:
+                raise UsageError(
+                    f"layer {self.name!r}: padding={self.padding} must be at most half of "
+                    f"kernel_size={self.kernel_size}"
+                )
+
+    def _pooled(self, in_shape: Shape, dilation: Pair) -> Shape:
+        _need(self, in_shape, 3)
+        assert self.stride is not None
+        hw = tuple(
+            window_out(in_shape[1 + i], self.kernel_size[i], self.stride[i], self.padding[i],
+                       dilation[i], self.ceil_mode)
+            for i in range(2)
+        )
+        return _spatial(self, in_shape, in_shape[0], hw)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -192,25 +208,12 @@ class MaxPool2d(_Pool):
     kind: ClassVar[str] = "MaxPool2d"
 
     def __post_init__(self) -> None:
-        self._normalise()
         object.__setattr__(self, "dilation", pair(self.dilation, f"{self.name}.dilation"))
+        self._normalise()
         _positive(self.name, dilation=self.dilation)
-        for i in range(2):
-            if 2 * self.padding[i] > self.kernel_size[i]:
-                raise UsageError(
-                    f"layer {self.name!r}: padding={self.padding} must be at most half of "
-                    f"kernel_size={self.kernel_size}"
-                )
 
     def output_shape(self, in_shape: Shape) -> Shape:
-        _need(self, in_shape, 3)
-        assert self.stride is not None
-        hw = tuple(
-            window_out(in_shape[1 + i], self.kernel_size[i], self.stride[i], self.padding[i],
-                       self.dilation[i], self.ceil_mode)
-            for i in range(2)
-        )
-        return _spatial(self, in_shape, in_shape[0], hw)  # type: ignore[arg-type]
+        return self._pooled(in_shape, self.dilation)
 
 
 @dataclass(frozen=True)
@@ -220,22 +223,9 @@ class AvgPool2d(_Pool):
 
     def __post_init__(self) -> None:
         self._normalise()
-        for i in range(2):
-            if 2 * self.padding[i] > self.kernel_size[i]:
-                raise UsageError(
-                    f"layer {self.name!r}: padding={self.padding} must be at most half of "
-                    f"kernel_size={self.kernel_size}"
-                )
 
     def output_shape(self, in_shape: Shape) -> Shape:
-        _need(self, in_shape, 3)
-        assert self.stride is not None
-        hw = tuple(
-            window_out(in_shape[1 + i], self.kernel_size[i], self.stride[i], self.padding[i],
-                       1, self.ceil_mode)
-            for i in range(2)
-        )
-        return _spatial(self, in_shape, in_shape[0], hw)  # type: ignore[arg-type]
+        return self._pooled(in_shape, (1, 1))
 
 
 @dataclass(frozen=True)
