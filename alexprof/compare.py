@@ -68,6 +68,10 @@ class Verification:
         return grouped
 
 
+NO_LINE = (
+    "ptflops prints no line for the functional calls a container module makes itself "
+    "(only for the module types it hooks); this row's figure is torch's alone"
+)
 UNMODELLED = (
     "alexprof does not model these layers or functional calls: their rows carry torch's "
     "numel and FlopCounterMode's FLOPs (MACs = FLOPs / 2 under every convention), which this "
@@ -117,8 +121,16 @@ def _per_layer(report: Report, placed: dict[str, Placed], result: Measured, batc
     rows = {row.name: row for row in report.rows}
     checks = []
     for module, names in groups.items():
-        got = result.per_layer.get(module, {})
         odd = any(_unsupported(placed[n]) for n in names)
+        got = result.per_layer.get(module)
+        if got is None:  # absent from the peer's output: never read as a measured 0
+            peer_gap = odd and result.source in ("ptflops", "aten")
+            status, why = ("unmodelled", NO_LINE) if peer_gap else (
+                "mismatch", f"no row for this layer in the output of {SOURCES[result.source][2]}")
+            checks += [Check(module, result.source, field,
+                             sum(getattr(rows[n], field) or 0 for n in names), 0, status, why)
+                       for field in fields]
+            continue
         for field in fields:
             analytic = sum(getattr(rows[n], field) or 0 for n in names)
             quirk, reason = 0, ""

@@ -58,12 +58,16 @@ def diff(doc: dict[str, Any], report: Report) -> list[Drift]:
         if name not in have:
             drifts.append(Drift(name, "(layer)", "present", "missing"))
             continue
-        for key in ("type", "output_shape", *COUNT_FIELDS):
-            if key in entry and entry[key] != have[name][key]:
-                drifts.append(Drift(name, key, entry[key], have[name][key]))
+        for key in ("type", "output_shape", *COUNT_FIELDS):  # a missing field is drift too:
+            expected = entry.get(key, MISSING)  # a trimmed golden must not pass unchecked
+            if expected != have[name][key]:
+                drifts.append(Drift(name, key, expected, have[name][key]))
     drifts += [Drift(name, "(layer)", "absent", "new") for name in have if name not in want]
     totals = doc.get("totals", {})
     current = report.to_json()["totals"]
-    drifts += [Drift("(total)", k, v, current[k]) for k, v in totals.items()
-               if k in current and current[k] != v]
+    drifts += [Drift("(total)", k, totals.get(k, MISSING), v) for k, v in current.items()
+               if totals.get(k, MISSING) != v]
     return drifts
+
+
+MISSING = "(missing)"

@@ -29,15 +29,12 @@ from alexprof.zoo import Net
 
 def measure_params(net: Net | Sequential) -> Measured:
     """``numel`` of each module's own parameters (meta device): ``bias`` apart,
-    every other parameter as weights.  Leaves always; other modules when they
-    hold parameters directly."""
+    every other parameter as weights.  Every module is measured, containers too
+    (their own parameters, usually none)."""
     module = module_of(net, "meta")
-    leaves = leaf_modules(module)
     per_layer: dict[str, dict[str, int]] = {}
     for name, mod in module.named_modules():
         own = dict(mod.named_parameters(recurse=False))
-        if name not in leaves and not own:
-            continue
         b = own["bias"].numel() if own.get("bias") is not None else 0
         w = sum(p.numel() for key, p in own.items() if key != "bias")
         per_layer[name or ROOT] = {"weights": w, "bias": b, "params": w + b}

@@ -12,7 +12,7 @@ import math
 
 from alexprof.counting import Cost
 from alexprof.layers import (
-    AdaptiveAvgPool2d, AvgPool2d, Conv2d, LocalResponseNorm, MaxPool2d, Placed, ReLU, Softmax,
+    AdaptiveAvgPool2d, AvgPool2d, Conv2d, LocalResponseNorm, MaxPool2d, Placed, ReLU, Softmax, Unsupported,
 )
 
 FLOPCOUNTER_GROUPS = (
@@ -42,7 +42,9 @@ def ptflops_functional_extra(placed: Placed) -> int:
     count.  ``F.local_response_norm`` calls the patched ``Tensor.mul`` (input
     squared), ``avg_pool3d`` over the channel-padded square, ``Tensor.mul`` by
     alpha and ``Tensor.add`` of k: three times the elements plus the padded
-    tensor's ``(C + size//2 + (size-1)//2) * H * W``.
+    tensor's ``(C + size//2 + (size-1)//2) * H * W``.  Among modules alexprof does
+    not model, those whose ``forward`` calls a patched functional add its count too
+    (measured one module at a time against ptflops 0.7.5, see ``_PTFLOPS_UNSUPPORTED``).
     """
     layer, shape = placed.layer, placed.in_shape
     if placed.training_only:
@@ -53,4 +55,13 @@ def ptflops_functional_extra(placed: Placed) -> int:
         c, h, w = shape
         padded = (c + layer.size // 2 + (layer.size - 1) // 2) * h * w
         return 3 * c * h * w + padded
+    if isinstance(layer, Unsupported) and layer.torch_type in _PTFLOPS_UNSUPPORTED:
+        return math.prod(shape if _PTFLOPS_UNSUPPORTED[layer.torch_type] == "in" else layer.out)
     return 0
+
+
+# torch module -> the tensor whose elements ptflops' patched functional adds to its total
+# (F.gelu, F.elu, F.prelu, F.silu, F.adaptive_max_pool2d: input; F.interpolate: output).
+# LeakyReLU, ReLU6 (F.hardtanh), Hardswish, Sigmoid and Tanh call nothing it patches.
+_PTFLOPS_UNSUPPORTED = {"GELU": "in", "ELU": "in", "PReLU": "in", "SiLU": "in",
+                        "AdaptiveMaxPool2d": "in", "Upsample": "out"}

@@ -99,6 +99,8 @@ def main() -> None:
             loss.backward()
         mark()
     rows = cuda_rows if device == "cuda" else [s.allocated for s in rec.stages()]
+    if len(rows) != len(steps):  # every step must have been recorded, or nothing is shown
+        raise SystemExit(f"recorded {len(rows)} stages for {len(steps)} steps")
     prev, ok = 0, True
     print(f"{'step':52} {'allocated':>11} {'Δ bytes':>11} {'predicted Δ':>11}   why")
     for (step, want, why), now in zip(steps, rows):

@@ -13,7 +13,7 @@ GOLDEN = Path(__file__).parent / "golden"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-goldens", action="store_true",
-                     help="rewrite tests/golden/*.txt rendered outputs instead of comparing")
+                     help="rewrite tests/golden/*.md rendered outputs instead of comparing")
 
 
 @dataclass

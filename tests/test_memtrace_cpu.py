@@ -17,6 +17,7 @@ torch = pytest.importorskip("torch")
 from alexprof import layers as L  # noqa: E402
 from alexprof import zoo  # noqa: E402
 from alexprof.memory import predict  # noqa: E402
+from alexprof.memory import STAGES  # noqa: E402
 from alexprof.memtrace import run_step  # noqa: E402
 
 ALEXNETS = ("alexnet", "alexnet-d2l", "alexnet-2012", "alexnet-torchvision")
@@ -29,6 +30,8 @@ def assert_exact(net: zoo.Net, batch: int, optimizer: str, dtype: str = "float32
                  foreach: bool | None = None) -> None:
     trace = run_step(net, net.input_shape, batch, dtype, optimizer, "cpu", foreach=foreach, log=True)
     pred = predict(net, net.input_shape, batch, dtype, optimizer, "cpu", foreach=foreach)
+    assert [m.stage for m in trace.stages] == list(STAGES)  # no stage silently missing
+    assert [p.stage for p in pred.stages] == list(STAGES)
     for m, p in zip(trace.stages, pred.stages):
         assert m.stage == p.stage
         if (m.allocated, m.peak_ops) != (p.allocated, p.peak) or m.peak < m.peak_ops:
@@ -174,3 +177,4 @@ def test_memory_demo_script() -> None:
     assert "X = torch.rand(1024, 1024)" in proc.stdout and "4,194,304" in proc.stdout
     assert "X1 = X[:256]" in proc.stdout
     assert proc.stdout.rstrip().endswith("every step equal to the byte")
+    assert proc.stdout.count("✓") == 7  # seven steps, X to loss.backward(), each checked

@@ -29,7 +29,8 @@ def test_example_json_nests_an_inception_block() -> None:
     assert params["inception3a.branch2.conv"] == 96 * 128 * 9 + 128  # 110,720
     assert params["inception3a.branch3.conv"] == 16 * 32 * 25 + 32  # 12,832 (a real 5x5)
     assert params["fc"] == 256 * 10 + 10  # 64 + 128 + 32 + 32 channels after the concat
-    assert report.total("params") == 166_266
+    reduces = (192 * 96 + 96) + (192 * 16 + 16) + (192 * 32 + 32)  # branch2/3 reduce, branch4 proj
+    assert report.total("params") == 12_352 + 110_720 + 12_832 + reduces + 2_570 == 166_266
 
 
 def _write(tmp_path: Path, doc: dict, suffix: str = ".json") -> Path:

@@ -40,8 +40,8 @@ def test_verify_json_lists_every_check(cli) -> None:
 def test_models_lists_all_four(cli) -> None:
     doc = cli("models", "-f", "json").json()
     by_name = {m["name"]: m for m in doc["models"]}
-    assert by_name["alexnet-2012"]["params"] == 60_965_224
-    assert by_name["alexnet-torchvision"]["macs"] == 714_188_480
+    assert by_name["alexnet-2012"]["params"] == 60_965_224  # derived in test_counting
+    assert by_name["alexnet-torchvision"]["macs"] == 714_188_480  # derived in test_counting
     assert "alexnet-d2l" in cli("models").out
 
 

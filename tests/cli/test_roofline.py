@@ -24,6 +24,10 @@ def test_json_layers_by_hand(cli):
     assert layers["conv1"]["flops"] == 203_233_536 and layers["conv1"]["bytes"] == 1_861_632
     assert layers["conv1"]["bound"] == "compute"
     assert layers["conv1"]["time_floor_s"] == pytest.approx(203_233_536 / 1581.1e9)
+    # fc1 (batch 1): 2 * 6400 * 4096 = 52,428,800 FLOPs;
+    # bytes 4 * (6400 in + 6400*4096 + 4096 weights and bias + 4096 out) = 104,915,968
+    assert layers["fc1"]["flops"] == 2 * 6400 * 4096 == 52_428_800
+    assert layers["fc1"]["bytes"] == 4 * (6400 + 6400 * 4096 + 4096 + 4096) == 104_915_968
     assert layers["fc1"]["bound"] == "memory"
     assert layers["fc1"]["time_floor_s"] == pytest.approx(104_915_968 / 192.4e9)
     assert layers["fc1"]["intensity"] == pytest.approx(52_428_800 / 104_915_968)
