@@ -9,29 +9,31 @@ No torch import here.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from alexprof.analysis import count
 from alexprof.counting import DEFAULT_CONVENTION
 from alexprof.render import Table, csv_records, human, num, shape_str, to_json
-from alexprof.rows import SCHEMA, Report
+from alexprof.rows import SCHEMA
 from alexprof.zoo import Net
 
-DTYPE_BYTES = {"float32": 4}
 ACTIVATIONS_NOTE = (
-    "activations: first approximation, the sum of every layer's output (elements x 4 bytes, "
-    "float32) for the batch, as if autograd kept each one for backward"
+    "activations: what autograd keeps for backward at the end of the forward pass, float32 on "
+    "CUDA (each storage once, 512-byte blocks), from the byte-exact memory model that "
+    "`alexprof memtrace` checks against torch; '-' for a user module, whose memory is not modelled"
 )
 
 
-def activation_bytes(report: Report, batch: int, dtype: str = "float32") -> int:
-    """Bytes of the layer outputs a training step keeps, first approximation:
-    every leaf's output, whole batch, ``dtype`` elements.  (To be replaced by the
-    memory model's prediction, which knows what each layer really saves.)"""
-    per_sample = sum(math.prod(row.output_shape) for row in report.rows)
-    return per_sample * batch * DTYPE_BYTES[dtype]
+def activation_bytes(net: Net, input_shape: tuple[int, ...] | None, batch: int) -> int | None:
+    """Bytes autograd keeps for backward after the forward pass of ``batch`` samples."""
+    from alexprof.errors import UsageError
+    from alexprof.memory import predict
+
+    try:
+        return predict(net, input_shape, batch, "float32", "none", "cuda").breakdown["activations"]
+    except UsageError:
+        return None  # a recorded user module: memtrace does not model it
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class Entry:
     params: int
     macs: int  # forward, per sample, under ``convention``
     flops_train: int  # forward + backward FLOPs, per sample
-    activation_bytes: int  # for ``batch`` samples
+    activation_bytes: int | None  # for ``batch`` samples (None: not modelled)
     largest_layer: str  # most parameters
     largest_layer_params: int
     heaviest_layer: str  # most MACs
@@ -65,7 +67,7 @@ def entry(net: Net, input_shape: tuple[int, ...] | None, batch: int,
         params=totals["params"],
         macs=totals["macs"],
         flops_train=totals["flops"] + totals["flops_backward"],
-        activation_bytes=activation_bytes(report, batch),
+        activation_bytes=activation_bytes(net, input_shape, batch),
         largest_layer=big.name if big else "-",
         largest_layer_params=big.params or 0 if big else 0,
         heaviest_layer=heavy.name if heavy else "-",
@@ -91,7 +93,8 @@ def render(entries: list[Entry], batch: int, convention: str, fmt: str) -> str:
     table.right = {2, 3, 4, 5, 8}
     for e in entries:
         table.add(e.model, shape_str(e.input_shape), num(e.params), num(e.macs),
-                  human(e.flops_train, "FLOP"), human(e.activation_bytes, "B"),
+                  human(e.flops_train, "FLOP"),
+                  "-" if e.activation_bytes is None else human(e.activation_bytes, "B"),
                   f"{e.largest_layer} ({human(e.largest_layer_params)})",
                   f"{e.heaviest_layer} ({human(e.heaviest_layer_macs)})",
                   f"{e.params_per_mac:.4f}")

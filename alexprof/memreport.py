@@ -106,8 +106,9 @@ def _judge(predicted: int, peak_predicted: int, m: StageTrace, trace: Trace) -> 
         if not (whole_blocks and m.peak_ops > peak_predicted):
             return "mismatch", (f"peak at op boundaries {m.peak_ops:,} B, predicted "
                                 f"{peak_predicted:,} B ({m.peak_ops - peak_predicted:+,})")
-        reasons.append(f"+{m.peak_ops - peak_predicted:,} B at the op-level peak are whole blocks "
-                       "(default allocator)")
+        reasons.append(f"+{m.peak_ops - peak_predicted:,} B at the op-level peak, attributed to "
+                       "whole cached blocks (default allocator) but not checked block by block: "
+                       "run with PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True for an exact peak")
     if m.peak != m.peak_ops:
         if m.peak < m.peak_ops:
             return "mismatch", f"allocator peak {m.peak:,} B below the op-level peak {m.peak_ops:,} B"

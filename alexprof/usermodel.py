@@ -120,9 +120,11 @@ def meta_factory(ref: str, factory: Callable[[], Any]) -> Callable[[], Any]:
         return lambda: checked(_call(ref, factory, meta=True))
     except UsageError:
         raise
-    except Exception:
-        pass  # e.g. it loads weights: build it for real below
-    checked(_call(ref, factory, meta=False))
+    except Exception as e:  # e.g. it loads weights: build it for real, and say so
+        meta_error = f"{type(e).__name__}: {e}"
+    checked(_call(ref, factory, meta=False))  # a failure here is the one error line
+    print(f"alexprof: note: --model {ref!r} cannot be built on the meta device ({meta_error}); "
+          "built on the CPU instead, weights included", file=sys.stderr)
     return lambda: _call(ref, factory, meta=False).to("meta")
 
 

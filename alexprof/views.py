@@ -61,6 +61,7 @@ def params_table(report: Report) -> Table:
         f"float32 weights: {human(4 * total, 'B')}; with gradients and SGD momentum: "
         f"{human(12 * total, 'B')}; with Adam: {human(16 * total, 'B')}."
     )
+    table.footer += unsupported_note(report)
     return table
 
 
@@ -90,7 +91,17 @@ def flops_table(report: Report) -> Table:
         f"Forward {human(total, 'FLOP')}, backward {human(report.total('flops_backward'), 'FLOP')}, "
         f"training step {human(step, 'FLOP')} for batch {report.batch}."
     )
+    table.footer += unsupported_note(report)
     return table
+
+
+def unsupported_note(report: Report) -> list[str]:
+    """Rows alexprof does not model say where their numbers come from."""
+    odd = [row.name for row in report.rows if row.type.startswith("unsupported:")]
+    if not odd:
+        return []
+    return [f"Not modelled by alexprof ({', '.join(odd)}): these rows carry torch's numbers "
+            "(numel; FlopCounterMode's FLOPs, MACs = FLOPs / 2) under every convention."]
 
 
 def add_verification(table: Table, report: Report, verification: Verification) -> None:

@@ -26,9 +26,12 @@ def test_json_columns(cli) -> None:
     for e in doc["models"]:
         assert e["params_per_mac"] == e["params"] / e["macs"]
         assert isinstance(e["activation_bytes"], int) and isinstance(e["flops_train"], int)
-    # lenet5 outputs per sample: c1 4704, tanh1 4704, s2 1176, c3 1600, tanh3 1600, s4 400,
-    # c5 120, tanh5 120, flatten 120, f6 84, tanh6 84, output 10 = 14,722 elements
-    assert by["lenet5"]["activation_bytes"] == 14_722 * 4 * 32
+    # what autograd keeps in lenet5, batch 32, float32: tanh1's output (also s2's input)
+    # 6x28x28, s2's output (c3's input) 6x14x14, tanh3's output 16x10x10, s4's output
+    # 16x5x5, tanh5's output 120 (flatten is a view, f6's input), tanh6's output 84 (the
+    # output layer's input); conv outputs are freed (tanh keeps its output, not its input)
+    kept = (6 * 28 * 28 + 6 * 14 * 14 + 16 * 10 * 10 + 16 * 5 * 5 + 120 + 84) * 32 * 4
+    assert by["lenet5"]["activation_bytes"] == kept == 1_034_752  # each a multiple of 512
     # training FLOPs = forward + backward of `alexprof flops`
     flops = cli("flops", "lenet5", "--format", "json").json()["totals"]
     assert by["lenet5"]["flops_train"] == flops["flops"] + flops["flops_backward"]

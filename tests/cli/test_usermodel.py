@@ -59,3 +59,13 @@ def test_errors_are_one_line_exit_2(cli, args: tuple[str, ...], message: str) ->
     assert r.code == 2
     assert message in r.err and len(r.err.strip().splitlines()) == 1
     assert "Traceback" not in r.err
+
+
+def test_unmodelled_rows_say_where_their_numbers_come_from(cli) -> None:
+    from pathlib import Path
+
+    odd = str(Path(__file__).parents[1] / "fixtures" / "usernets.py") + ":odd"
+    out = cli("flops", "--model", odd, "--input", "3,8,8").out
+    assert "Not modelled by alexprof (block, act, (root))" in out and "FlopCounterMode" in out
+    tiny = str(Path(__file__).parents[1] / "fixtures" / "usernets.py") + ":tiny"
+    assert "Not modelled" not in cli("flops", "--model", tiny, "--input", "3,16,16").out
