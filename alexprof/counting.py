@@ -28,7 +28,8 @@ import math
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
-from alexprof.errors import UsageError, closest
+from alexprof.errors import choose
+from alexprof.registry import ByType
 from alexprof.layers import (
     AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Layer, Linear,
     LocalResponseNorm, MaxPool2d, Placed, ReLU, Shape, Softmax, Tanh, Unsupported,
@@ -49,27 +50,12 @@ class Cost:
 
 L = TypeVar("L", bound=Layer)
 Formula = Callable[[L, Shape, Shape], Cost]
-_REGISTRY: dict[type, Formula] = {}
-
-
-def formula(kind: type[L]) -> Callable[[Formula], Formula]:
-    """Register the cost formula of a descriptor type (once per type)."""
-
-    def register(fn: Formula) -> Formula:
-        if kind in _REGISTRY:
-            raise RuntimeError(f"a cost formula for {kind.__name__} is already registered")
-        _REGISTRY[kind] = fn
-        return fn
-
-    return register
+FORMULAS: ByType[Formula] = ByType("cost formula")
+formula = FORMULAS.register  # @formula(Conv2d): the cost formula of a descriptor type
 
 
 def cost_of(layer: Layer, in_shape: Shape, out_shape: Shape) -> Cost:
-    try:
-        fn = _REGISTRY[type(layer)]
-    except KeyError:
-        raise UsageError(f"no cost formula for layer {layer.name!r} of type {layer.kind}") from None
-    return fn(layer, in_shape, out_shape)
+    return FORMULAS.of(layer)(layer, in_shape, out_shape)
 
 
 @formula(Conv2d)
@@ -205,10 +191,4 @@ DEFAULT_CONVENTION = "macs"
 
 
 def get_convention(name: str) -> Convention:
-    try:
-        return CONVENTIONS[name]
-    except KeyError:
-        raise UsageError(
-            f"unknown convention {name!r}{closest(name, list(CONVENTIONS))}; "
-            f"valid: {', '.join(CONVENTIONS)}"
-        ) from None
+    return choose(CONVENTIONS, name, "convention")

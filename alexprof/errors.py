@@ -7,6 +7,10 @@ raises :class:`UsageError`; the CLI prints its one-line message and exits 2.
 
 from __future__ import annotations
 
+from typing import Mapping, TypeVar
+
+T = TypeVar("T")
+
 
 class AlexprofError(Exception):
     """Base class: an expected failure with a one-line message."""
@@ -28,6 +32,16 @@ class CheckFailed(AlexprofError):
     """A verification or golden check found an unexplained difference."""
 
     exit_code = 1
+
+
+def choose(table: Mapping[str, T], name: str, what: str, hint: str = "") -> T:
+    """``table[name]``, or a one-line UsageError: 'unknown WHAT NAME (did you mean X?);
+    valid: A, B' (plus ``hint``).  The one lookup every named choice goes through."""
+    try:
+        return table[name]
+    except KeyError:
+        raise UsageError(f"unknown {what} {name!r}{closest(name, list(table))}; "
+                         f"valid: {', '.join(table)}{hint}") from None
 
 
 def closest(name: str, choices: list[str]) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from alexprof.errors import UsageError, closest
+from alexprof.errors import UsageError, choose
 
 GiB = 1 << 30
 TERA = 1e12
@@ -59,15 +59,15 @@ class Device:
 
 
 def check_dtype(dtype: str) -> str:
-    if dtype not in DTYPE_BYTES:
-        raise UsageError(
-            f"unknown dtype {dtype!r}{closest(dtype, list(DTYPE_BYTES))}; "
-            f"valid: {', '.join(DTYPE_BYTES)}"
-        )
+    choose(DTYPE_BYTES, dtype, "dtype")
     return dtype
 
 
 _SPARSE = "sparsity figures excluded: dense = half the datasheet's 'with sparsity' number"
+
+# both A100 SXM4 variants have the same dense peaks; only memory and bandwidth differ
+_A100_PEAKS = {"float32": 19.5 * TERA, "tf32": 156 * TERA, "float16": 312 * TERA,
+               "bfloat16": 312 * TERA}
 
 DEVICES: dict[str, Device] = {d.name: d for d in (
     Device(
@@ -87,8 +87,7 @@ DEVICES: dict[str, Device] = {d.name: d for d in (
     ),
     Device(
         "a100-40gb", "NVIDIA A100 SXM4 40GB (Ampere, 2020)", "gpu",
-        {"float32": 19.5 * TERA, "tf32": 156 * TERA, "float16": 312 * TERA,
-         "bfloat16": 312 * TERA},
+        _A100_PEAKS,
         1555 * GIGA, 40 * GiB,
         "NVIDIA A100 Tensor Core GPU datasheet: FP32 19.5 TFLOPS, TF32 156, FP16/BF16 "
         "tensor 312 TFLOPS, 1,555 GB/s (40GB)",
@@ -96,8 +95,7 @@ DEVICES: dict[str, Device] = {d.name: d for d in (
     ),
     Device(
         "a100-80gb", "NVIDIA A100 SXM4 80GB (Ampere, 2020)", "gpu",
-        {"float32": 19.5 * TERA, "tf32": 156 * TERA, "float16": 312 * TERA,
-         "bfloat16": 312 * TERA},
+        _A100_PEAKS,
         2039 * GIGA, 80 * GiB,
         "NVIDIA A100 Tensor Core GPU datasheet: FP32 19.5 TFLOPS, TF32 156, FP16/BF16 "
         "tensor 312 TFLOPS, 2,039 GB/s (80GB SXM)",
@@ -135,13 +133,8 @@ DEVICES: dict[str, Device] = {d.name: d for d in (
 
 
 def get(name: str) -> Device:
-    try:
-        return DEVICES[name]
-    except KeyError:
-        raise UsageError(
-            f"unknown hardware {name!r}{closest(name, list(DEVICES))}; "
-            f"known: {', '.join(DEVICES)} (or describe one with --peak-tflops and --bandwidth)"
-        ) from None
+    return choose(DEVICES, name, "hardware",
+                  " (or describe one with --peak-tflops and --bandwidth)")
 
 
 def resolve(hardware: str | None, peak_tflops: float | None, bandwidth_gbs: float | None,

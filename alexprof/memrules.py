@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from alexprof import layers as L
-from alexprof.errors import UsageError
 from alexprof.memsim import Buffer, Edge, Node, Param, Tape, Var
+from alexprof.registry import ByType
 
 Shape = tuple[int, ...]
 
@@ -58,25 +58,12 @@ class Step:
 
 
 Rule = Callable[[Step, L.Placed, Var], Var]
-_RULES: dict[type, Rule] = {}
-
-
-def rule(kind: type) -> Callable[[Rule], Rule]:
-    def register(fn: Rule) -> Rule:
-        if kind in _RULES:
-            raise RuntimeError(f"a memory rule for {kind.__name__} is already registered")
-        _RULES[kind] = fn
-        return fn
-
-    return register
+RULES: ByType[Rule] = ByType("memory rule")
+rule = RULES.register  # @rule(L.Conv2d): what a layer allocates, keeps and frees
 
 
 def forward(step: Step, p: L.Placed, x: Var) -> Var:
-    try:
-        fn = _RULES[type(p.layer)]
-    except KeyError:
-        raise UsageError(f"no memory rule for layer {p.name!r} of type {p.layer.kind}") from None
-    return fn(step, p, x)
+    return RULES.of(p.layer, p.name)(step, p, x)
 
 
 def param_shapes(layer: L.Layer) -> list[tuple[str, Shape, str]]:

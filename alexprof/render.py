@@ -17,15 +17,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from alexprof.errors import UsageError, closest
+from alexprof.errors import UsageError, choose
 
 FORMATS = ("table", "json", "csv", "markdown")
 MARKS = {"match": "✓", "explained": "≈", "unmodelled": "?", "mismatch": "✗", "": ""}
 
 
 def check_format(fmt: str) -> str:
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown format {fmt!r}{closest(fmt, list(FORMATS))}; valid: {', '.join(FORMATS)}")
+    choose(dict.fromkeys(FORMATS), fmt, "format")
     return fmt
 
 

@@ -13,19 +13,10 @@ import torch
 from torch import nn
 
 from alexprof import layers as L
-from alexprof.errors import UsageError
+from alexprof.registry import ByType
 
-_BUILDERS: dict[type, Callable[[Any], nn.Module]] = {}
-
-
-def builder(kind: type) -> Callable[[Callable[[Any], nn.Module]], Callable[[Any], nn.Module]]:
-    def register(fn: Callable[[Any], nn.Module]) -> Callable[[Any], nn.Module]:
-        if kind in _BUILDERS:
-            raise RuntimeError(f"a torch builder for {kind.__name__} is already registered")
-        _BUILDERS[kind] = fn
-        return fn
-
-    return register
+BUILDERS: ByType[Callable[[Any], nn.Module]] = ByType("torch builder")
+builder = BUILDERS.register  # @builder(L.Conv2d): descriptor -> nn.Module
 
 
 class ParallelModule(nn.Module):
@@ -154,11 +145,7 @@ def _flatten(d: L.Flatten) -> nn.Module:
 
 
 def to_module(layer: L.Layer) -> nn.Module:
-    try:
-        build = _BUILDERS[type(layer)]
-    except KeyError:
-        raise UsageError(f"no torch builder for layer {layer.name!r} of type {layer.kind}") from None
-    return build(layer)
+    return BUILDERS.of(layer)(layer)
 
 
 def build(body: L.Sequential, device: str = "meta", init: bool = False) -> nn.Module:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from alexprof.errors import UsageError, closest
+from alexprof.errors import UsageError, choose
 from alexprof.layers import (
     AdaptiveAvgPool2d, Conv2d, Dropout, Flatten, Layer, Linear, LocalResponseNorm,
     MaxPool2d, Placed, ReLU, Sequential, Shape, fmt_shape, walk,
@@ -62,12 +62,7 @@ def names() -> list[str]:
 
 
 def get(name: str) -> Net:
-    try:
-        return _NETS[name]()
-    except KeyError:
-        raise UsageError(
-            f"unknown model {name!r}{closest(name, names())}; known: {', '.join(names())}"
-        ) from None
+    return choose(_NETS, name, "model")()
 
 
 def _alexnet_features(
