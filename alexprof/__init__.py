@@ -19,10 +19,10 @@ __all__ = ["count", "fit", "load_model", "predict"]
 __version__ = "0.1.0"
 
 _LAZY = {
-    "count": ("alexprof.analysis", "count"),
-    "fit": ("alexprof.fit", "fit"),
-    "load_model": ("alexprof.usermodel", "resolve"),
-    "predict": ("alexprof.memory", "predict"),
+    "count": ("alexprof.counting.analysis", "count"),
+    "fit": ("alexprof.memory.fit", "fit"),
+    "load_model": ("alexprof.nets.resolve", "resolve"),
+    "predict": ("alexprof.memory.predict", "predict"),
 }
 
 

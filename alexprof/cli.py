@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 import typer
 
 from alexprof.errors import AlexprofError, CheckFailed, UsageError
-from alexprof.layers import Shape
+from alexprof.nets import Shape
 
 app = typer.Typer(
     name="alexprof",
@@ -89,8 +89,8 @@ def parse_batch(text: str) -> int:
 
 
 def resolve_model(name: str, input_shape: Shape | None = None):
-    """A zoo name, a spec file or a user module (see alexprof.usermodel.resolve)."""
-    from alexprof.usermodel import resolve
+    """A zoo name, a spec file or a user module (see alexprof.nets.resolve.resolve)."""
+    from alexprof.nets.resolve import resolve
 
     return resolve(name, input_shape)
 
@@ -114,10 +114,10 @@ def _color(output: Path | None) -> bool:
 def _report_command(kind: str, model: str, input: str | None, batch: str, fmt: str,
                     output: Path | None, force: bool, verify: bool, convention: str,
                     plot: Path | None = None) -> None:
-    from alexprof.analysis import count
-    from alexprof.plots import check_plot, report_chart
-    from alexprof.render import check_format, emit
-    from alexprof.views import FLOP_SOURCES, PARAM_SOURCES, render
+    from alexprof.counting.analysis import count
+    from alexprof.report.plots import check_plot, report_chart
+    from alexprof.report.render import check_format, emit
+    from alexprof.report.views import FLOP_SOURCES, PARAM_SOURCES, render
 
     check_format(fmt)
     plot = check_plot(plot, force)
@@ -126,7 +126,7 @@ def _report_command(kind: str, model: str, input: str | None, batch: str, fmt: s
     report = count(net, shape, parse_batch(batch), convention)
     verification = None
     if verify:
-        from alexprof.compare import measure_all, verify as run_verify
+        from alexprof.report.verify import measure_all, verify as run_verify
 
         sources = PARAM_SOURCES if kind == "params" else FLOP_SOURCES
         verification = run_verify(net, shape, report.batch,
@@ -145,10 +145,10 @@ def _report_command(kind: str, model: str, input: str | None, batch: str, fmt: s
 @app.command()
 def models(fmt: FormatOpt = "table", output: OutputOpt = None, force: ForceOpt = False) -> None:
     """List the networks known by name, with input shape, parameters and MACs."""
-    from alexprof import zoo
-    from alexprof.analysis import count
-    from alexprof.render import check_format, emit
-    from alexprof.views import models_text
+    from alexprof.nets.zoo import index as zoo
+    from alexprof.counting.analysis import count
+    from alexprof.report.render import check_format, emit
+    from alexprof.report.views import models_text
 
     check_format(fmt)
     entries = []
@@ -209,8 +209,8 @@ def check(
     Exits 0 when every field is equal, 1 on drift (printing each drifted field),
     2 when the file is unreadable. [bold]--update[/bold] rewrites it on purpose.
     """
-    from alexprof import golden as g
-    from alexprof.render import to_json, write_atomic
+    from alexprof.report import golden as g
+    from alexprof.report.render import to_json, write_atomic
 
     doc = g.load(golden)
     report = g.recompute(doc, resolve_model)
@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, turning expected failures into one line."""
     from typer.main import get_command
 
-    from alexprof.render import error_line
+    from alexprof.report.render import error_line
 
     debug = _DEBUG or os.environ.get("ALEXPROF_DEBUG") not in (None, "", "0")
     args = sys.argv[1:] if argv is None else argv

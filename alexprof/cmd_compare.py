@@ -36,9 +36,9 @@ def compare(
     --input applies to every network (required for user modules); otherwise each
     network uses its own input. Example: [bold]alexprof compare lenet5 alexnet vgg16 googlenet[/bold]
     """
-    from alexprof.counting import get_convention
-    from alexprof.lineup import entry, render
-    from alexprof.render import check_format, emit
+    from alexprof.counting.conventions import get_convention
+    from alexprof.report.lineup import entry, render
+    from alexprof.report.render import check_format, emit
 
     check_format(fmt)
     get_convention(convention)

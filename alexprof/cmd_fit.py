@@ -37,8 +37,8 @@ def fit(
     the peak of memory_allocated over input, model, forward, loss, backward, optimizer step
     and zero_grad. Example: [bold]alexprof fit alexnet-2012 --memory gtx580[/bold]
     """
-    from alexprof.fit import fit as run_fit, parse_size
-    from alexprof.render import check_format, emit
+    from alexprof.memory.fit import fit as run_fit, parse_size
+    from alexprof.report.render import check_format, emit
 
     check_format(fmt)
     net = resolve_model(model_ref(model, None, spec), parse_input(input))
@@ -61,9 +61,9 @@ def document(result: Any, model: str) -> dict[str, Any]:
 
 
 def render(result: Any, model: str, fmt: str, color: bool) -> str:
-    from alexprof.memreport import MemRun
-    from alexprof.memviews import breakdown_table, size, stage_table
-    from alexprof.render import csv_records, to_json
+    from alexprof.report.memreport import MemRun
+    from alexprof.report.memviews import breakdown_table, size, stage_table
+    from alexprof.report.render import csv_records, to_json
 
     doc = document(result, model)
     if fmt == "json":

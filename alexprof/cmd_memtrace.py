@@ -1,7 +1,7 @@
 """``alexprof memtrace``: memory at each stage of one training step, predicted and measured.
 
-The prediction (:mod:`alexprof.memory`) never imports torch; the measurement
-(:mod:`alexprof.memtrace`) does, only when the command measures.
+The prediction (:mod:`alexprof.memory.predict`) never imports torch; the measurement
+(:mod:`alexprof.torchside.tracer`) does, only when the command measures.
 """
 
 from __future__ import annotations
@@ -48,12 +48,12 @@ def parse_batches(text: str) -> list[int]:
 
 
 def resolve_device(device: str, predict_only: bool) -> str:
-    from alexprof.memory import check_choice
+    from alexprof.memory.predict import check_choice
 
     check_choice("--device", device, ("auto", "cuda", "cpu"))
     if predict_only:
         return "cuda" if device == "auto" else device
-    from alexprof.memtrace import cuda_available
+    from alexprof.torchside.tracer import cuda_available
 
     if device == "cuda" and not cuda_available():
         raise UsageError("--device cuda: no CUDA device is available on this machine; "
@@ -80,10 +80,10 @@ def memtrace(
     explain exits 1.
     Example: [bold]alexprof memtrace alexnet --device cpu --batch 1,2,4[/bold]
     """
-    from alexprof.memory import DTYPES, OPTIMIZERS, check_choice, predict
-    from alexprof.memreport import MemRun
-    from alexprof.memviews import render
-    from alexprof.render import check_format, emit
+    from alexprof.memory.predict import DTYPES, OPTIMIZERS, check_choice, predict
+    from alexprof.report.memreport import MemRun
+    from alexprof.report.memviews import render
+    from alexprof.report.render import check_format, emit
 
     check_format(fmt)
     check_choice("--dtype", dtype, DTYPES)
@@ -96,7 +96,7 @@ def memtrace(
     batches = parse_batches(batch or str(net.batch))
     if plot is not None and len(batches) > 1:
         raise UsageError(f"--plot draws one batch size; --batch {batch!r} names {len(batches)}")
-    from alexprof.plots import check_plot
+    from alexprof.report.plots import check_plot
 
     plot = check_plot(plot, force)
     dev = resolve_device(device, predict_only)
@@ -126,7 +126,7 @@ def memtrace(
 
 
 def _measure(net, shape, batch, dtype, optimizer, device, log):  # type: ignore[no-untyped-def]
-    from alexprof.memtrace import run_step
+    from alexprof.torchside.tracer import run_step
 
     trace = run_step(net, shape, batch, dtype, optimizer, device, log=log)
     for line in trace.log:
@@ -136,7 +136,7 @@ def _measure(net, shape, batch, dtype, optimizer, device, log):  # type: ignore[
 
 def _plot(run, path) -> None:  # type: ignore[no-untyped-def]
     """The stage timeline: measured (or predicted) bytes after each stage, and the peak."""
-    from alexprof.plots import stage_timeline
+    from alexprof.report.plots import stage_timeline
 
     p, rows = run.prediction, run.rows
     measured = run.trace is not None

@@ -13,8 +13,8 @@ from alexprof.cli import (
 from alexprof.errors import UsageError
 
 if TYPE_CHECKING:
-    from alexprof.hardware import Device
-    from alexprof.roofline import Roofline
+    from alexprof.speed.devices import Device
+    from alexprof.speed.roofline import Roofline
 
 HardwareOpt = Annotated[Optional[str], typer.Option(
     "--hardware", "-H", metavar="NAME",
@@ -67,9 +67,9 @@ def roofline(
     of a whole training step (forward + backward + SGD update). FLOPs = 2 x conv/linear MACs.
     Example: [bold]alexprof roofline alexnet --hardware gtx580 --batch 128[/bold]
     """
-    from alexprof import hardware as hw
-    from alexprof.plots import check_plot
-    from alexprof.render import check_format, emit
+    from alexprof.speed import devices as hw
+    from alexprof.report.plots import check_plot
+    from alexprof.report.render import check_format, emit
 
     check_format(fmt)
     if list_hardware:
@@ -82,11 +82,11 @@ def roofline(
     cores = None if threads is None else parse_count(threads, "--threads")
     result = compute(model_ref(model, user_model, spec), input, batch, dtype, target, measure,
                      device, times, cores)
-    from alexprof.roofline_view import render
+    from alexprof.report.roofline_view import render
 
     emit(render(result, fmt, _color(output)), output, force)
     if plot_path is not None:
-        from alexprof.plots import roofline_chart
+        from alexprof.report.plots import roofline_chart
 
         roofline_chart(plot_path, f"{result.model} on {target.title}, {dtype}, batch {result.batch}",
                        result.peak, target.bandwidth, result.to_json()["layers"])
@@ -104,13 +104,13 @@ def parse_count(text: str, flag: str) -> int:
 
 def compute(model: str, input: str | None, batch: str, dtype: str, target: Device,
             measure: bool, device: str, repeats: int, threads: int | None = None) -> Roofline:
-    from alexprof.roofline import roofline as floors
+    from alexprof.speed.roofline import roofline as floors
 
     net = resolve_model(model, parse_input(input))
     shape = parse_input(input) or net.input_shape
     result = floors(net, target, parse_batch(batch), dtype, shape)
     if measure:
-        from alexprof.timing import time_layers
+        from alexprof.torchside.timing import time_layers
 
         result = result.with_timing(time_layers(net, shape, result.batch, dtype, device,
                                                 repeats=repeats, threads=threads))
@@ -118,8 +118,8 @@ def compute(model: str, input: str | None, batch: str, dtype: str, target: Devic
 
 
 def hardware_text(fmt: str) -> str:
-    from alexprof.hardware import DEVICES, GiB
-    from alexprof.render import Table, csv_records, human, to_json
+    from alexprof.speed.devices import DEVICES, GiB
+    from alexprof.report.render import Table, csv_records, human, to_json
 
     if fmt == "json":
         return to_json({"schema": "alexprof/1", "hardware": [d.to_json() for d in DEVICES.values()]})

@@ -50,3 +50,9 @@ def closest(name: str, choices: list[str]) -> str:
 
     match = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
     return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def one_line(e: BaseException) -> str:
+    """``Type: first line of the message``: how a failure in the user's code is named."""
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0] if text else ''}".rstrip(": ")

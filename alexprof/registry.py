@@ -1,7 +1,7 @@
 """One function per descriptor type, filled only by a decorator (no torch).
 
-Cost formulas (:mod:`alexprof.counting`), memory rules (:mod:`alexprof.memrules`)
-and torch builders (:mod:`alexprof.torch_bridge`) are each one ``ByType``: a
+Cost formulas (:mod:`alexprof.counting.formulas`), memory rules (:mod:`alexprof.memory.rules`)
+and torch builders (:mod:`alexprof.torchside.bridge`) are each one ``ByType``: a
 second registration for the same type is refused, and a type with none is a
 one-line :class:`~alexprof.errors.UsageError` naming the layer.
 """

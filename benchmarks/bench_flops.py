@@ -28,7 +28,7 @@ from pathlib import Path
 BUILD = (
     "import torch, torch.nn as nn\n"
     "from alexprof import load_model\n"
-    "from alexprof.torch_bridge import build\n"
+    "from alexprof.torchside.bridge import build\n"
     "m = build(load_model('alexnet').body, 'meta')\n"
 )
 PTFLOPS = BUILD + (

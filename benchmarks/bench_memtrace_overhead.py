@@ -4,7 +4,7 @@ For each network, the model, optimizer and data are built once and one step is
 run to warm up (the first step creates the optimizer state).  Then, ``--repeats``
 times, one plain step (forward, cross-entropy, backward, optimizer step,
 zero_grad) and one step recorded the way ``alexprof memtrace`` records it
-(:class:`alexprof.memprofile.Recorder`: ``torch.profiler`` with memory events,
+(:class:`alexprof.torchside.profiler.Recorder`: ``torch.profiler`` with memory events,
 one ``record_function`` per stage, then the analysis of the event tree) are
 timed, alternating so that both see the same machine load.  The table gives
 the medians and their ratio, and the time of a whole ``run_step`` (building
@@ -29,10 +29,10 @@ import time
 import torch
 from torch.nn.functional import cross_entropy
 
-from alexprof import zoo
-from alexprof.memprofile import Recorder
-from alexprof.memtrace import run_step
-from alexprof.torch_bridge import build
+from alexprof.nets.zoo import index as zoo
+from alexprof.torchside.profiler import Recorder
+from alexprof.torchside.tracer import run_step
+from alexprof.torchside.bridge import build
 
 CASES = (("alexnet", 2), ("alexnet-2012", 2), ("linear-demo", 256))
 

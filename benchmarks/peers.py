@@ -17,16 +17,16 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from alexprof import quirks
-from alexprof.analysis import count
-from alexprof.layers import AdaptiveAvgPool2d, Shape
-from alexprof.zoo import Net
+from alexprof.torchside import quirks
+from alexprof.counting.analysis import count
+from alexprof.nets import AdaptiveAvgPool2d, Shape
+from alexprof.nets.net import Net
 
 TORCH_CPU = """
 import torch
 torch.set_num_threads(THREADS)
-from alexprof.torch_bridge import build
-from alexprof.zoo import get
+from alexprof.torchside.bridge import build
+from alexprof.nets.zoo.index import get
 torch.manual_seed(0)
 module = build(get(NAME).body, "cpu", init=True).eval()
 x = torch.randn((BATCH, *SHAPE))
@@ -34,8 +34,8 @@ x = torch.randn((BATCH, *SHAPE))
 TORCH_META = """
 import torch
 torch.set_num_threads(THREADS)
-from alexprof.torch_bridge import build
-from alexprof.zoo import get
+from alexprof.torchside.bridge import build
+from alexprof.nets.zoo.index import get
 module = build(get(NAME).body, "meta").eval()
 x = torch.empty((BATCH, *SHAPE), device="meta")
 """

@@ -37,9 +37,9 @@ from pathlib import Path
 
 from peers import TOOLS, Tool, judge, source
 
-from alexprof import zoo
-from alexprof.layers import Shape
-from alexprof.render import Table
+from alexprof.nets.zoo import index as zoo
+from alexprof.nets import Shape
+from alexprof.report.render import Table
 
 BASE = (("alexnet", 1), ("alexnet-2012", 1), ("alexnet-torchvision", 1))
 GROWING = "alexnet-torchvision"  # its adaptive pool accepts any input size
@@ -170,7 +170,7 @@ def growth_lines(results: list[Result]) -> list[str]:
 def machine() -> dict[str, object]:
     import torch
 
-    from alexprof.timing import cpu_model
+    from alexprof.torchside.timing import cpu_model
 
     versions = {}
     for package in ("alexprof", "torch", "ptflops", "fvcore", "torchinfo", "numpy"):

@@ -12,7 +12,7 @@ On CUDA the "allocated" column is ``torch.cuda.memory_allocated()`` after each s
 the source; a warm-up first creates the cuBLAS workspaces (one per thread that runs a
 matmul: this one and autograd's device thread) so that they do not land inside a step,
 and reports them.  On CPU it is the bytes of live storages, from the allocation events of
-``torch.profiler`` (``alexprof.memprofile``), which leave the step itself unchanged.
+``torch.profiler`` (``alexprof.torchside.profiler``), which leave the step itself unchanged.
 Next to each step: alexprof's prediction (``alexprof memtrace linear-demo``) and why.
 
 Usage: ``python examples/memory_demo.py [--device cpu|cuda]``
@@ -25,10 +25,10 @@ import argparse
 import torch
 from torch import nn
 
-from alexprof import zoo
-from alexprof.memory import predict
-from alexprof.memprofile import Recorder
-from alexprof.memviews import size
+from alexprof.nets.zoo import index as zoo
+from alexprof.memory.predict import predict
+from alexprof.torchside.profiler import Recorder
+from alexprof.report.memviews import size
 
 
 def explain(device: str) -> list[tuple[str, int, str]]:

@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import peers  # noqa: E402
 
-from alexprof import zoo  # noqa: E402
+from alexprof.nets.zoo import index as zoo  # noqa: E402
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from alexprof.counting import FORMULAS, cost_of, formula
+from alexprof.counting.formulas import FORMULAS, cost_of, formula
 from alexprof.errors import UsageError, choose
-from alexprof.layers import Conv2d, Layer
+from alexprof.nets import Conv2d, Layer
 from alexprof.registry import ByType
 
 

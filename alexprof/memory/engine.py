@@ -1,6 +1,6 @@
 """A pure-Python model of tensor storages and of PyTorch's autograd engine.
 
-The analytic memory model (:mod:`alexprof.memory`) replays one training step
+The analytic memory model (:mod:`alexprof.memory.predict`) replays one training step
 as a sequence of storage allocations and frees, without torch.  It thinks in
 *storages*, not tensors: an in-place ReLU, a flatten (a view) or a gradient
 passed through a view share the storage they came from, so it is counted once.
@@ -32,7 +32,7 @@ A Python number passed where an op takes a tensor (``x.mul(0.5)``,
 ``t += 1``) becomes an 8-byte CPU tensor for the length of the call (longer if
 autograd saves it): :meth:`Tape.number`.  It costs CPU memory only.
 
-These rules were read off real allocation traces (``alexprof.memprofile``) and
+These rules were read off real allocation traces (``alexprof.torchside.profiler``) and
 are checked byte for byte against them by the test suite.
 """
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from alexprof.errors import UsageError
-from alexprof.memory import Prediction, predict
-from alexprof.zoo import Net
+from alexprof.memory.predict import Prediction, predict
+from alexprof.nets.net import Net
 
 UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
@@ -26,7 +26,7 @@ MAX_BATCH = 2**40  # the search stops here: a bound, not a claim about any devic
 
 def parse_size(text: str, option: str = "--memory", minimum: int = 1) -> int:
     """'3GiB' -> 3*2**30, '16 GB' -> 16*10**9, '512' -> 512 bytes, or a built-in device name."""
-    from alexprof import hardware
+    from alexprof.speed import devices as hardware
 
     if text.strip().lower() in hardware.DEVICES:
         device = hardware.DEVICES[text.strip().lower()]

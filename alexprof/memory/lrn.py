@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from alexprof import layers as L
+from alexprof import nets as L
 from alexprof.errors import UsageError
-from alexprof.memrules import Step, allocs, passthrough, rule
-from alexprof.memsim import Buffer, Node, Tape, Var
+from alexprof.memory.step import Step, allocs, passthrough, rule
+from alexprof.memory.engine import Buffer, Node, Tape, Var
 
 
 

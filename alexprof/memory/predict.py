@@ -1,8 +1,8 @@
 """The analytic memory model of one training step, stage by stage.  No torch.
 
 :func:`predict` replays the step that ``alexprof memtrace`` measures, on the
-storage model of :mod:`alexprof.memsim` with the per-layer rules of
-:mod:`alexprof.memrules`::
+storage model of :mod:`alexprof.memory.engine` with the per-layer rules of
+:mod:`alexprof.memory.rules`::
 
     x, y = rand(...), randint(...)            input
     model = build(net).to(device)             model     (parameters, BN buffers)
@@ -33,25 +33,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from alexprof import layers as L
+from alexprof import nets as L
 from alexprof.errors import UsageError, closest
-from alexprof.memrules import Step, forward, param_shapes, passthrough
-from alexprof.memtrain import optimizer_step, training_loss
-from alexprof.memsim import Buffer, Event, Param, Tape, Var
-from alexprof.zoo import Net
+from alexprof.memory.step import Step, forward, param_shapes, passthrough
+from alexprof.memory.training import optimizer_step, training_loss
+from alexprof.memory.engine import Buffer, Event, Param, Tape, Var
+from alexprof.memory import lrn, rules  # noqa: F401  (the explicit index: registers every memory rule)
+from alexprof.memory.stages import STAGES, StageMemory
+from alexprof.nets.net import Net
 
-STAGES = ("input", "model", "forward", "loss", "backward", "step", "zero_grad")
 OPTIMIZERS = ("none", "sgd", "sgd-momentum", "adam")
 DTYPES = ("float32", "float16", "bfloat16")
 DEVICES = ("cpu", "cuda")
-
-
-@dataclass(frozen=True)
-class StageMemory:
-    stage: str
-    allocated: int  # bytes alive after the stage
-    peak: int  # most bytes alive at any moment within the stage
-    delta: int  # allocated - allocated after the previous stage
 
 
 @dataclass(frozen=True)

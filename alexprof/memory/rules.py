@@ -2,7 +2,7 @@
 
 One rule per descriptor type, registered with :func:`rule` (once per type).  A
 rule replays the aten ops that torch 2.13's ``nn`` module runs for that layer in
-training mode, on :class:`~alexprof.memsim.Tape`: every storage it allocates,
+training mode, on :class:`~alexprof.memory.engine.Tape`: every storage it allocates,
 the autograd node it records, which storages that node saves, and the
 backward formula's allocations, in order.  Shapes are per sample in the
 descriptors; the batch is applied here.  No torch import.
@@ -26,83 +26,9 @@ What is kept for backward (``saved``), layer by layer:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable, Optional
-
-from alexprof import layers as L
-from alexprof.memsim import Buffer, Edge, Node, Param, Tape, Var
-from alexprof.registry import ByType
-
-Shape = tuple[int, ...]
-
-
-@dataclass
-class Step:
-    """What the rules share: the tape, the batch, the parameters by name."""
-
-    tape: Tape
-    batch: int
-    params: dict[str, Param] = field(default_factory=dict)
-    sides: list[tuple[float, Var]] = field(default_factory=list)  # (loss weight, side output)
-
-    @property
-    def cuda(self) -> bool:
-        return self.tape.device == "cuda"
-
-    def act(self, p: L.Placed, role: str, shape: Shape, dtype: str | None = None,
-            category: str = "activations", holder: str = "py") -> Buffer:
-        return self.tape.alloc(p.name, role, category, (self.batch, *shape), dtype, holder)
-
-    def param(self, p: L.Placed, key: str) -> Param | None:
-        return self.params.get(f"{p.name}.{key}")
-
-
-Rule = Callable[[Step, L.Placed, Var], Var]
-RULES: ByType[Rule] = ByType("memory rule")
-rule = RULES.register  # @rule(L.Conv2d): what a layer allocates, keeps and frees
-
-
-def forward(step: Step, p: L.Placed, x: Var) -> Var:
-    return RULES.of(p.layer, p.name)(step, p, x)
-
-
-def param_shapes(layer: L.Layer) -> list[tuple[str, Shape, str]]:
-    """(name, shape, kind) of a layer's parameters and buffers, in registration order."""
-    out: list[tuple[str, Shape, str]]
-    if isinstance(layer, L.Conv2d):
-        kh, kw = layer.kernel_size
-        out = [("weight", (layer.out_channels, layer.in_channels // layer.groups, kh, kw), "param")]
-        return out + ([("bias", (layer.out_channels,), "param")] if layer.bias else [])
-    if isinstance(layer, L.Linear):
-        out = [("weight", (layer.out_features, layer.in_features), "param")]
-        return out + ([("bias", (layer.out_features,), "param")] if layer.bias else [])
-    if isinstance(layer, L.BatchNorm2d):
-        c = (layer.num_features,)
-        affine = [("weight", c, "param"), ("bias", c, "param")] if layer.affine else []
-        return affine + [("running_mean", c, "buffer"), ("running_var", c, "buffer"),
-                         ("num_batches_tracked", (), "int64")]
-    return []
-
-
-# -- backward formulas -----------------------------------------------------------------------
-
-def allocs(name: str, batch: int, grads: list[tuple[str, Shape, str]]) -> Callable:
-    """A formula that allocates one output per needed edge, in the given order."""
-
-    def backward(t: Tape, node: Node, g: Buffer) -> list[Optional[Buffer]]:
-        outs: list[Optional[Buffer]] = [None] * len(node.edges)
-        for i, (role, shape, category) in enumerate(grads):
-            if node.needs(i):
-                full = (batch, *shape) if category == "temporary" else shape
-                outs[i] = t.alloc(name, role, category, full, g.dtype, "out")
-        return outs
-
-    return backward
-
-
-def passthrough(t: Tape, node: Node, g: Buffer) -> list[Optional[Buffer]]:
-    """A view's backward (flatten, squeeze, add of a scalar): the gradient itself, no storage."""
-    return [t.hold(g, "out") if node.needs(i) else None for i in range(len(node.edges))]
+from alexprof import nets as L
+from alexprof.memory.engine import Buffer, Edge, Node, Var
+from alexprof.memory.step import Step, allocs, passthrough, rule
 
 
 def _with_params(step: Step, p: L.Placed, x: Var, kind: str, saved: list[Buffer],
@@ -232,7 +158,3 @@ def _batchnorm(step: Step, p: L.Placed, x: Var) -> Var:
     for buf in (reserve, mean, invstd):
         t.drop(buf, "py")
     return Var(out, node)
-
-
-
-from alexprof import memrules_lrn  # noqa: E402,F401  (registers the LocalResponseNorm rule)

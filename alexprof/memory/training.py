@@ -13,8 +13,8 @@ at once (plus a CPU scalar ``tensor(1.0)`` to bump the steps).
 
 from __future__ import annotations
 
-from alexprof.memrules import Step, allocs, passthrough
-from alexprof.memsim import Buffer, Param, Tape, Var
+from alexprof.memory.step import Step, allocs, passthrough
+from alexprof.memory.engine import Buffer, Param, Tape, Var
 
 
 def training_loss(step: Step, out: Var) -> Var:

@@ -17,10 +17,10 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from alexprof import layers as L
+from alexprof import nets as L
 from alexprof.errors import UsageError, closest
-from alexprof.layers import Shape
-from alexprof.zoo import Net
+from alexprof.nets import Shape
+from alexprof.nets.net import Net
 
 KINDS: dict[str, type[L.Layer]] = {cls.kind: cls for cls in (
     L.Conv2d, L.Linear, L.ReLU, L.Tanh, L.MaxPool2d, L.AvgPool2d, L.AdaptiveAvgPool2d,

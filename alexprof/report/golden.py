@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alexprof.analysis import count
+from alexprof.counting.analysis import count
 from alexprof.errors import UsageError
-from alexprof.rows import COUNT_FIELDS, SCHEMA, Report
+from alexprof.counting.rows import COUNT_FIELDS, SCHEMA, Report
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from alexprof.analysis import count
-from alexprof.counting import DEFAULT_CONVENTION
-from alexprof.render import Table, csv_records, human, num, shape_str, to_json
-from alexprof.rows import SCHEMA
-from alexprof.zoo import Net
+from alexprof.counting.analysis import count
+from alexprof.counting.conventions import DEFAULT_CONVENTION
+from alexprof.report.render import Table, csv_records, human, num, shape_str, to_json
+from alexprof.counting.rows import SCHEMA
+from alexprof.nets.net import Net
 
 ACTIVATIONS_NOTE = (
     "activations: what autograd keeps for backward at the end of the forward pass, float32 on "
@@ -28,7 +28,7 @@ ACTIVATIONS_NOTE = (
 def activation_bytes(net: Net, input_shape: tuple[int, ...] | None, batch: int) -> int | None:
     """Bytes autograd keeps for backward after the forward pass of ``batch`` samples."""
     from alexprof.errors import UsageError
-    from alexprof.memory import predict
+    from alexprof.memory.predict import predict
 
     try:
         return predict(net, input_shape, batch, "float32", "none", "cuda").breakdown["activations"]

@@ -14,27 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from alexprof.memory import Prediction
-from alexprof.rows import SCHEMA
-
-
-@dataclass(frozen=True)
-class StageTrace:
-    stage: str
-    allocated: int  # bytes alive after the stage (CUDA: memory_allocated - warm-up)
-    peak: int  # most bytes alive within the stage, at allocator level
-    ops_allocated: int  # the profiler's running sum after the stage (= allocated on CPU)
-    peak_ops: int  # the peak at op boundaries (what the model predicts)
-    over_allocation: int = 0  # CUDA: bytes of whole blocks beyond the 512-rounded requests
-
-
-@dataclass(frozen=True)
-class Trace:
-    device: str
-    stages: tuple[StageTrace, ...]
-    warmup: dict[str, Any] | None = None
-    allocator: str = ""
-    log: tuple[str, ...] = field(default=(), repr=False)  # allocations and frees, one per line
+from alexprof.memory.predict import Prediction
+from alexprof.memory.stages import StageTrace, Trace
+from alexprof.counting.rows import SCHEMA
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from alexprof.memory import STAGES, Prediction
-from alexprof.memreport import MemRun, csv_rows, document
-from alexprof.render import MARKS, Table, csv_records, shape_str, to_json
+from alexprof.memory.predict import Prediction
+from alexprof.memory.stages import STAGES
+from alexprof.report.memreport import MemRun, csv_rows, document
+from alexprof.report.render import MARKS, Table, csv_records, shape_str, to_json
 
 STATUS = {"exact": MARKS["match"], "explained": MARKS["explained"], "mismatch": MARKS["mismatch"], "": ""}
 PARTS = {

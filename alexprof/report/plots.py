@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from alexprof.errors import UsageError
-from alexprof.render import check_target, human
-from alexprof.rows import Report
+from alexprof.report.render import check_target, human
+from alexprof.counting.rows import Report
 
 SUFFIXES = (".png", ".svg")
 
@@ -80,7 +80,7 @@ def _clusters(points: list[tuple[float, float, str]]) -> list[tuple[float, float
 
 
 def _save(fig: Any, path: Path) -> None:
-    from alexprof.render import atomic_target
+    from alexprof.report.render import atomic_target
 
     try:
         with atomic_target(path) as tmp:

@@ -1,11 +1,11 @@
-"""A :class:`~alexprof.roofline.Roofline` as text: table, markdown, csv or json."""
+"""A :class:`~alexprof.speed.roofline.Roofline` as text: table, markdown, csv or json."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from alexprof.render import Table, csv_records, human, num, to_json
-from alexprof.roofline import Bound, Roofline
+from alexprof.report.render import Table, csv_records, human, num, to_json
+from alexprof.speed.roofline import Bound, Roofline
 
 
 def seconds(s: float) -> str:

@@ -1,8 +1,8 @@
 """Analytic versus measured, field by field, with the reason for every difference.
 
-:func:`verify` is pure: it takes what :mod:`alexprof.measure` returned and the
+:func:`verify` is pure: it takes what :mod:`alexprof.torchside.measure` returned and the
 descriptors, and produces :class:`Check` rows.  A check is ``match``,
-``explained`` (a quirk in :mod:`alexprof.quirks` predicts the measured value
+``explained`` (a quirk in :mod:`alexprof.torchside.quirks` predicts the measured value
 exactly) or ``mismatch``.  Only ``mismatch`` fails a verification.
 """
 
@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from alexprof import quirks
-from alexprof.analysis import count, module_name
-from alexprof.counting import cost_of
-from alexprof.layers import ROOT, Placed, Shape, Unsupported
-from alexprof.rows import Measured, Report
-from alexprof.zoo import Net
+from alexprof.torchside import quirks
+from alexprof.counting.analysis import count, module_name
+from alexprof.counting.formulas import cost_of
+from alexprof.nets import ROOT, Placed, Shape, Unsupported
+from alexprof.counting.rows import Measured, Report
+from alexprof.nets.net import Net
 
 TOTAL = "(total)"
 
@@ -211,7 +211,7 @@ _CHECKERS: dict[str, Checker] = {
 
 def measure_all(net: Net, input_shape: Shape, batch: int, sources: tuple[str, ...]) -> dict[str, Measured]:
     """Run the measured side for ``sources`` (imports torch and ptflops)."""
-    from alexprof import measure
+    from alexprof.torchside import measure
 
     runners: dict[str, Callable[[], Measured]] = {
         "torch": lambda: measure.measure_params(net),

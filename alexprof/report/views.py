@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from alexprof.analysis import module_name
-from alexprof.compare import SOURCES, TOTAL, Verification
-from alexprof.counting import CONVENTIONS
-from alexprof.render import MARKS, Table, csv_records, human, num, shape_str, share, to_json
-from alexprof.rows import Report
+from alexprof.counting.analysis import module_name
+from alexprof.report.verify import SOURCES, TOTAL, Verification
+from alexprof.counting.conventions import CONVENTIONS
+from alexprof.report.render import MARKS, Table, csv_records, human, num, shape_str, share, to_json
+from alexprof.counting.rows import Report
 
 PARAM_SOURCES = ("torch",)
 FLOP_SOURCES = ("torch", "flopcounter", "ptflops", "aten")

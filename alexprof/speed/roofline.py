@@ -36,12 +36,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from alexprof.analysis import count
-from alexprof.counting import cost_of
-from alexprof.hardware import DTYPE_BYTES, Device
-from alexprof.layers import Flatten, Placed, Shape
-from alexprof.rows import SCHEMA
-from alexprof.zoo import Net
+from alexprof.counting.analysis import count
+from alexprof.counting.formulas import cost_of
+from alexprof.speed.devices import DTYPE_BYTES, Device
+from alexprof.nets import Flatten, Placed, Shape
+from alexprof.counting.rows import SCHEMA
+from alexprof.nets.net import Net
 
 CONVENTION = "macs"
 

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from alexprof import layers as L
+from alexprof import nets as L
 from alexprof.registry import ByType
 
 BUILDERS: ByType[Callable[[Any], nn.Module]] = ByType("torch builder")
@@ -164,7 +164,7 @@ def build(body: L.Sequential, device: str = "meta", init: bool = False) -> nn.Mo
 
 
 def module_of(net: Any, device: str = "meta") -> nn.Module:
-    """The torch module of a :class:`~alexprof.zoo.Net` (or of a bare descriptor
+    """The torch module of a :class:`~alexprof.nets.zoo.index.Net` (or of a bare descriptor
     body) on ``device``: built from its descriptors, or (a user's network) from
     its factory, which builds on meta."""
     if isinstance(net, L.Sequential):

@@ -1,11 +1,11 @@
 """The measured side: what torch, FlopCounterMode and ptflops report per layer.
 
 Each ``measure_*`` function builds the network in torch, measures one source
-and returns plain dicts keyed by layer name, so that :mod:`alexprof.compare`
+and returns plain dicts keyed by layer name, so that :mod:`alexprof.report.verify`
 never touches torch.  Nothing is patched by alexprof itself: FlopCounterMode
 is a dispatch mode that exits in ``finally``; ptflops patches torch.functional
 for the duration of its own call (that is how ptflops works, and why its
-returned total differs from its per-layer lines; see :mod:`alexprof.quirks`).
+returned total differs from its per-layer lines; see :mod:`alexprof.torchside.quirks`).
 
 Where it works the network lives on the ``meta`` device (no memory, no data).
 ptflops runs on CPU with uninitialised weights because on meta its patched
@@ -19,10 +19,10 @@ import io
 import re
 
 from alexprof.errors import UsageError
-from alexprof.layers import ROOT, Sequential, Shape
-from alexprof.rows import Measured
-from alexprof.torch_bridge import leaf_modules, module_of
-from alexprof.zoo import Net
+from alexprof.nets import ROOT, Sequential, Shape
+from alexprof.counting.rows import Measured
+from alexprof.torchside.bridge import leaf_modules, module_of
+from alexprof.nets.net import Net
 
 
 
@@ -47,10 +47,10 @@ def measure_flopcounter(net: Net, input_shape: Shape, batch: int) -> Measured:
 
     The total is FlopCounterMode's global count for the whole step.  Per layer,
     each module call is replayed alone under its own FlopCounterMode (see
-    :mod:`alexprof.replay` for why FlopCounterMode's per-module view is not
+    :mod:`alexprof.torchside.replay` for why FlopCounterMode's per-module view is not
     used); for a user's module, modules with children report their own FLOPs.
     """
-    from alexprof.replay import replay_counts, step_total
+    from alexprof.torchside.replay import replay_counts, step_total
 
     total = step_total(module_of(net, "meta"), input_shape, batch)
     counts = replay_counts(module_of(net, "meta"), input_shape, batch,

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 
-from alexprof.counting import Cost
-from alexprof.layers import (
-    AdaptiveAvgPool2d, AvgPool2d, Conv2d, LocalResponseNorm, MaxPool2d, Placed, ReLU, Softmax, Unsupported,
+from alexprof.counting.formulas import Cost
+from alexprof.nets import (
+    AdaptiveAvgPool2d, AvgPool2d, Conv2d, LocalResponseNorm, MaxPool2d, Placed, ReLU, Softmax,
+    Unsupported,
 )
 
 FLOPCOUNTER_GROUPS = (

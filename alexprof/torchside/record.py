@@ -5,8 +5,8 @@ of a leaf module in order (its input and output shapes, whether its input
 needs a gradient) and the aten ops each non-leaf module runs itself (its
 functional calls).  A second pass in eval mode tells which leaves run only in
 training.  Leaves of a kind alexprof models become descriptors; everything
-else becomes an :class:`~alexprof.layers.Unsupported` row carrying what torch
-measured (``numel`` and FlopCounterMode, see :mod:`alexprof.measure`), so it is
+else becomes an :class:`~alexprof.nets.Unsupported` row carrying what torch
+measured (``numel`` and FlopCounterMode, see :mod:`alexprof.torchside.measure`), so it is
 never counted as zero silently.  Shapes are per sample: the pass runs a batch
 of :data:`BATCH` and measured FLOPs are divided by it.
 """
@@ -21,10 +21,10 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
-from alexprof import layers as L
+from alexprof import nets as L
 from alexprof.errors import UsageError
-from alexprof.layers import ROOT, Placed, Shape
-from alexprof.replay import replay, spec_of
+from alexprof.nets import ROOT, Placed, Shape
+from alexprof.torchside.replay import replay, spec_of
 
 BATCH = 2  # not 1: BatchNorm in train mode refuses one value per channel
 
@@ -37,7 +37,7 @@ class Call:
     out_shape: Shape
     needs_grad: bool
     single_output: bool
-    spec: Any  # its arguments, for replaying the call alone (see alexprof.replay)
+    spec: Any  # its arguments, for replaying the call alone (see alexprof.torchside.replay)
 
 
 @dataclass

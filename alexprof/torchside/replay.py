@@ -22,7 +22,7 @@ from torch.utils._pytree import tree_leaves
 from torch.utils.flop_counter import FlopCounterMode
 
 from alexprof.errors import UsageError
-from alexprof.layers import ROOT, Shape
+from alexprof.nets import ROOT, Shape
 
 Spec = tuple[list[Any], dict[str, Any]]  # (args, kwargs); a tensor as ("tensor", shape, dtype, grad)
 
@@ -61,7 +61,7 @@ def replay(module: nn.Module, spec: Spec) -> tuple[int, int]:
 
 
 def side_outputs(module: nn.Module) -> list[tuple[float, torch.Tensor]]:
-    from alexprof.torch_bridge import side_outputs as outputs
+    from alexprof.torchside.bridge import side_outputs as outputs
 
     return outputs(module)
 

@@ -6,7 +6,7 @@ choice, caches), then the median of ``repeats`` timed calls.  On CUDA every
 call sits between two ``torch.cuda.Event(enable_timing=True)`` records and is
 read after the end event synchronises, so the time is the GPU's, not the
 launch's.  On CPU the wall clock (``time.perf_counter``) is used.  One whole
-training step (forward, the loss of :func:`alexprof.replay.training_loss`, backward,
+training step (forward, the loss of :func:`alexprof.torchside.replay.training_loss`, backward,
 plain SGD step) is timed the same way.  Weights get PyTorch's default initialisation and inputs are normal
 noise (uninitialised memory can hold denormals, which slow CPU arithmetic).
 
@@ -25,10 +25,10 @@ from typing import Callable, Iterator
 import torch
 
 from alexprof.errors import UsageError
-from alexprof.layers import Shape
-from alexprof.roofline import Timing
-from alexprof.torch_bridge import leaf_modules, module_of
-from alexprof.zoo import Net
+from alexprof.nets import Shape
+from alexprof.speed.roofline import Timing
+from alexprof.torchside.bridge import leaf_modules, module_of
+from alexprof.nets.net import Net
 
 TORCH_DTYPES = {"float32": torch.float32, "tf32": torch.float32, "float16": torch.float16,
                 "bfloat16": torch.bfloat16}
@@ -166,7 +166,9 @@ def _keeper(store: dict[str, torch.Tensor], name: str) -> Callable[..., None]:
 
 def _step(module: torch.nn.Module, x: torch.Tensor, device: str, warmup: int,
           repeats: int) -> float:
-    from alexprof.replay import training_loss  # cross-entropy on 2-D outputs, side heads added
+    from alexprof.torchside.replay import (  # cross-entropy on 2-D outputs, side heads added
+        training_loss,
+    )
 
     optimizer = torch.optim.SGD(module.parameters(), lr=1e-3)
 

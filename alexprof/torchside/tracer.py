@@ -1,6 +1,6 @@
 """The measured side of ``memtrace``: one real training step, stage by stage.  Imports torch.
 
-The step runs under the profiler's memory events (:mod:`alexprof.memprofile`),
+The step runs under the profiler's memory events (:mod:`alexprof.torchside.profiler`),
 which see every allocation and free in order without changing what torch does.
 On CPU that is the whole measurement: bytes alive after each stage, the peak
 within it at allocator level, and the peak at op boundaries (what the model
@@ -21,16 +21,15 @@ import contextlib
 import os
 from typing import Any, Iterator
 
-os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")  # see alexprof.memprofile (before torch loads)
+os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")  # see alexprof.torchside.profiler (before torch loads)
 
 import torch  # noqa: E402
 
 from alexprof.errors import CheckFailed, UsageError  # noqa: E402
-from alexprof.memory import STAGES  # noqa: E402
-from alexprof.memprofile import Recorder, iter_log  # noqa: E402
-from alexprof.memreport import StageTrace, Trace  # noqa: E402
-from alexprof.memsim import storage_bytes  # noqa: E402
-from alexprof.zoo import Net  # noqa: E402
+from alexprof.memory.stages import STAGES, StageTrace, Trace  # noqa: E402
+from alexprof.torchside.profiler import Recorder, iter_log  # noqa: E402
+from alexprof.memory.engine import storage_bytes  # noqa: E402
+from alexprof.nets.net import Net  # noqa: E402
 
 TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -84,7 +83,7 @@ def _step(probe: "_Probe | _NoProbe", net: Net, shape: tuple[int, ...], batch: i
           optimizer: str, dev: torch.device, foreach: bool | None) -> None:
     from torch.nn.functional import cross_entropy
 
-    from alexprof.torch_bridge import side_outputs, to_module
+    from alexprof.torchside.bridge import side_outputs, to_module
 
     stored = max(batch, net.stored_batch or batch)
     with probe.stage("input"):

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from alexprof.memory import STAGES
+from alexprof.memory.stages import STAGES
 
 MiB = 1 << 20
 

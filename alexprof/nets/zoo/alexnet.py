@@ -1,4 +1,4 @@
-"""Named networks, written as descriptors from their published definitions.
+"""The four AlexNets and the source's linear memory demonstration, as descriptors.
 
 Layer names follow the paper-style numbering: conv1..conv5, relu1.., lrn1,
 pool1, pool2, pool5, flatten, fc1, relu6, drop6, fc2, relu7, drop7, fc3.
@@ -8,61 +8,12 @@ log-softmax), so no network ends in a Softmax layer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
-
-from alexprof.errors import UsageError, choose
-from alexprof.layers import (
-    AdaptiveAvgPool2d, Conv2d, Dropout, Flatten, Layer, Linear, LocalResponseNorm,
-    MaxPool2d, Placed, ReLU, Sequential, Shape, fmt_shape, walk,
+from alexprof.nets.composites import Sequential
+from alexprof.nets.layers import (
+    AdaptiveAvgPool2d, Conv2d, Dropout, Flatten, Layer, Linear, LocalResponseNorm, MaxPool2d,
+    ReLU,
 )
-
-
-@dataclass(frozen=True)
-class Net:
-    """A network: descriptors (``body``), or for a user's torch module the leaves
-    recorded from one forward pass (``recorded``) and the module's ``factory``."""
-
-    name: str
-    description: str
-    input_shape: Shape
-    body: Sequential
-    num_classes: int
-    recorded: tuple[Placed, ...] | None = None  # leaves of an extracted torch module
-    factory: Callable[[], Any] | None = None  # builds the user's nn.Module (current device)
-    batch: int = 1  # the batch size its source uses (memtrace's default)
-    stored_batch: int | None = None  # samples x and y hold when the step uses the first `batch` (a view)
-
-    def leaves(self, input_shape: Shape | None = None) -> list[Placed]:
-        """Every leaf in execution order with its shapes, for ``input_shape``."""
-        shape = self.input_shape if input_shape is None else tuple(input_shape)
-        if self.recorded is None:
-            return list(walk(self.body, shape))
-        if shape != self.input_shape:
-            raise UsageError(
-                f"model {self.name!r} was recorded with input {fmt_shape(self.input_shape)}, "
-                f"not {fmt_shape(shape)}; pass --input {','.join(map(str, shape))} when loading it"
-            )
-        return list(self.recorded)
-
-
-_NETS: dict[str, Callable[[], Net]] = {}
-
-
-def register(fn: Callable[[], Net]) -> Callable[[], Net]:
-    net = fn()
-    if net.name in _NETS:
-        raise RuntimeError(f"network {net.name!r} registered twice")
-    _NETS[net.name] = fn
-    return fn
-
-
-def names() -> list[str]:
-    return list(_NETS)
-
-
-def get(name: str) -> Net:
-    return choose(_NETS, name, "model")()
+from alexprof.nets.net import Net
 
 
 def _alexnet_features(
@@ -97,7 +48,6 @@ def _classifier(features: int, classes: int, dropout_first: bool = False) -> lis
     return layers
 
 
-@register
 def alexnet() -> Net:
     return Net(
         "alexnet",
@@ -111,7 +61,6 @@ def alexnet() -> Net:
     )
 
 
-@register
 def alexnet_d2l() -> Net:
     return Net(
         "alexnet-d2l",
@@ -125,7 +74,6 @@ def alexnet_d2l() -> Net:
     )
 
 
-@register
 def alexnet_2012() -> Net:
     return Net(
         "alexnet-2012",
@@ -140,7 +88,6 @@ def alexnet_2012() -> Net:
     )
 
 
-@register
 def alexnet_torchvision() -> Net:
     features = _alexnet_features(3, (64, 192, 384, 256, 256), conv1_padding=2)
     return Net(
@@ -155,7 +102,6 @@ def alexnet_torchvision() -> Net:
     )
 
 
-@register
 def linear_demo() -> Net:
     return Net(
         "linear-demo",
@@ -168,5 +114,4 @@ def linear_demo() -> Net:
     )
 
 
-# the other families register themselves on import (kept in their own modules)
-from alexprof import zoo_classic, zoo_inception  # noqa: E402,F401
+NETS = (alexnet, alexnet_d2l, alexnet_2012, alexnet_torchvision, linear_demo)

@@ -14,14 +14,14 @@
 
 from __future__ import annotations
 
-from alexprof.layers import (
+from alexprof.nets.composites import Sequential
+from alexprof.nets.layers import (
     AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Layer, Linear,
-    MaxPool2d, ReLU, Sequential, Tanh,
+    MaxPool2d, ReLU, Tanh,
 )
-from alexprof.zoo import Net, register
+from alexprof.nets.net import Net
 
 
-@register
 def lenet5() -> Net:
     return Net(
         "lenet5",
@@ -63,19 +63,19 @@ def _vgg(name: str, description: str, blocks: tuple[tuple[int, ...], ...],
     return Net(name, description, (3, 224, 224), Sequential(name, tuple(layers)), 1000)
 
 
-@register
 def vgg11() -> Net:
     return _vgg("vgg11", "Simonyan & Zisserman 2014 config A: 8 conv + 3 FC, torchvision "
                 "layout", _VGG11)
 
 
-@register
 def vgg16() -> Net:
     return _vgg("vgg16", "Simonyan & Zisserman 2014 config D: 13 conv + 3 FC, torchvision "
                 "layout", _VGG16)
 
 
-@register
 def vgg16_bn() -> Net:
     return _vgg("vgg16-bn", "VGG16 with BatchNorm2d after every convolution (torchvision's "
                 "vgg16_bn)", _VGG16, batch_norm=True)
+
+
+NETS = (lenet5, vgg11, vgg16, vgg16_bn)

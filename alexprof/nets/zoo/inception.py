@@ -11,11 +11,11 @@ training only and add 0.3 x their loss (torchvision's training recipe).
 
 from __future__ import annotations
 
-from alexprof.layers import (
-    AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Layer, Linear, MaxPool2d,
-    Parallel, ReLU, Sequential, Side,
+from alexprof.nets.composites import Parallel, Sequential, Side
+from alexprof.nets.layers import (
+    AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Layer, Linear, MaxPool2d, ReLU,
 )
-from alexprof.zoo import Net, register
+from alexprof.nets.net import Net
 
 
 def basic_conv(name: str, c_in: int, c_out: int, kernel: int, stride: int = 1,
@@ -89,13 +89,14 @@ def _googlenet(name: str, description: str, aux: bool) -> Net:
     return Net(name, description, (3, 224, 224), Sequential(name, tuple(layers)), 1000)
 
 
-@register
 def googlenet() -> Net:
     return _googlenet("googlenet", "Inception v1 (Szegedy et al. 2014), torchvision layout, "
                       "no auxiliary classifiers", aux=False)
 
 
-@register
 def googlenet_aux() -> Net:
     return _googlenet("googlenet-aux", "Inception v1 with its two auxiliary classifiers "
                       "(training-only side branches, loss weight 0.3)", aux=True)
+
+
+NETS = (googlenet, googlenet_aux)

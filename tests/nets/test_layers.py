@@ -3,9 +3,7 @@ from __future__ import annotations
 import pytest
 
 from alexprof.errors import ShapeError, UsageError
-from alexprof.layers import (
-    Conv2d, Linear, MaxPool2d, Parallel, ReLU, Sequential, window_out, walk,
-)
+from alexprof.nets import Conv2d, Linear, MaxPool2d, Parallel, ReLU, Sequential, window_out, walk
 
 
 def test_descriptors_are_immutable() -> None:

@@ -6,15 +6,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from alexprof import zoo  # noqa: E402
+from alexprof.nets.zoo import index as zoo  # noqa: E402
 from alexprof.errors import UsageError  # noqa: E402
-from alexprof.hardware import Device  # noqa: E402
-from alexprof.layers import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential  # noqa: E402
-from alexprof.roofline import roofline  # noqa: E402
-from alexprof.timing import (  # noqa: E402
+from alexprof.speed.devices import Device  # noqa: E402
+from alexprof.nets import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential  # noqa: E402
+from alexprof.speed.roofline import roofline  # noqa: E402
+from alexprof.torchside.timing import (  # noqa: E402
     cpu_threads, median_seconds, pick_device, tf32, time_layers,
 )
-from alexprof.zoo import Net  # noqa: E402
+from alexprof.nets.net import Net  # noqa: E402
 
 SMALL = Net("small", "test net", (3, 32, 32), Sequential("small", (
     Conv2d("conv1", 3, 16, 3, padding=1), ReLU("relu1", inplace=True), MaxPool2d("pool1", 2),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from alexprof import count, load_model
-from alexprof.layers import Side, walk
+from alexprof.nets import Side, walk
 
 # name -> (params, MACs without bias); params are the published / torchvision figures
 REFERENCE = {
@@ -33,7 +33,7 @@ def test_published_parameter_counts(model: str) -> None:
 
 @pytest.mark.parametrize("model", REFERENCE)
 def test_parameter_counts_equal_torch_numel(model: str) -> None:
-    from alexprof.torch_bridge import build
+    from alexprof.torchside.bridge import build
 
     module = build(load_model(model).body, "meta")
     assert sum(p.numel() for p in module.parameters()) == REFERENCE[model][0]
@@ -116,7 +116,7 @@ def test_eval_mode_peers_skip_side_branches(convention: str, runs: bool) -> None
 
 def test_side_keeps_the_main_shape_and_checks_its_branch() -> None:
     from alexprof.errors import ShapeError
-    from alexprof.layers import Linear
+    from alexprof.nets import Linear
 
     side = Side("aux", (Linear("fc", 10, 2),))
     assert side.output_shape((10,)) == (10,)
@@ -127,7 +127,7 @@ def test_side_keeps_the_main_shape_and_checks_its_branch() -> None:
 def test_side_module_runs_in_train_mode_only() -> None:
     import torch
 
-    from alexprof.torch_bridge import build, side_outputs
+    from alexprof.torchside.bridge import build, side_outputs
 
     module = build(load_model("googlenet-aux").body, "meta")
     x = torch.empty((2, 3, 96, 96), device="meta")

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from alexprof import load_model, zoo
-from alexprof.compare import TOTAL, measure_all, verify
-from alexprof.layers import walk
+from alexprof import load_model
+from alexprof.nets.zoo import index as zoo
+from alexprof.report.verify import TOTAL, measure_all, verify
+from alexprof.nets import walk
 
 SOURCES = ("torch", "flopcounter", "ptflops", "aten")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from alexprof import zoo
+from alexprof.nets.zoo import index as zoo
 from alexprof.errors import UsageError
-from alexprof.fit import fit, largest_batch, parse_size
-from alexprof.memory import predict
+from alexprof.memory.fit import fit, largest_batch, parse_size
+from alexprof.memory.predict import predict
 
 
 @pytest.mark.parametrize("limit_bytes, per_sample, expected", [

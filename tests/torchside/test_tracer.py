@@ -1,6 +1,6 @@
 """The prediction equals a real CPU training step to the byte, at every stage.
 
-torch is the oracle: :func:`alexprof.memtrace.run_step` runs the step under the profiler's
+torch is the oracle: :func:`alexprof.torchside.tracer.run_step` runs the step under the profiler's
 allocation events.  At every stage the bytes alive after it and the peak between two ops
 must equal the prediction; the allocator-level peak may only be higher (kernel
 temporaries).  On a failure the message shows the stage and every allocation in it.
@@ -14,11 +14,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from alexprof import layers as L  # noqa: E402
-from alexprof import zoo  # noqa: E402
-from alexprof.memory import predict  # noqa: E402
-from alexprof.memory import STAGES  # noqa: E402
-from alexprof.memtrace import run_step  # noqa: E402
+from alexprof import nets as L  # noqa: E402
+from alexprof.nets.zoo import index as zoo  # noqa: E402
+from alexprof.memory.predict import predict  # noqa: E402
+from alexprof.memory.stages import STAGES  # noqa: E402
+from alexprof.torchside.tracer import run_step  # noqa: E402
 
 ALEXNETS = ("alexnet", "alexnet-d2l", "alexnet-2012", "alexnet-torchvision")
 # every optimizer for every AlexNet, and batches 1 and 2 for each
@@ -108,7 +108,7 @@ def test_other_layers_and_branches_exact(net: zoo.Net) -> None:
 
 def test_recorder_counts_storages_and_kernel_temporaries() -> None:
     """A view shares its storage; a Python number is an 8-byte tensor for one call."""
-    from alexprof.memprofile import Recorder
+    from alexprof.torchside.profiler import Recorder
 
     rec = Recorder("cpu")
     with rec.session():
@@ -132,7 +132,7 @@ def test_a_dispatch_mode_would_change_the_step() -> None:
     gradients reaching LRN's input out of place (two extra storages), without one in place."""
     from torch.utils._python_dispatch import TorchDispatchMode
 
-    from alexprof.memprofile import Recorder
+    from alexprof.torchside.profiler import Recorder
 
     class Passthrough(TorchDispatchMode):
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
@@ -170,7 +170,7 @@ def test_memory_demo_script() -> None:
     import sys
     from pathlib import Path
 
-    script = Path(__file__).parents[1] / "examples" / "memory_demo.py"
+    script = Path(__file__).parents[2] / "examples" / "memory_demo.py"
     proc = subprocess.run([sys.executable, str(script), "--device", "cpu"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr

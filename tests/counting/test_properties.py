@@ -16,11 +16,12 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from alexprof.counting import CONVENTIONS, cost_of
+from alexprof.counting.conventions import CONVENTIONS
+from alexprof.counting.formulas import cost_of
 from alexprof.errors import AlexprofError
-from alexprof.layers import AvgPool2d, Conv2d, Linear, MaxPool2d, Placed
-from alexprof.quirks import flopcounter_grouped_wgrad
-from alexprof.torch_bridge import to_module
+from alexprof.nets import AvgPool2d, Conv2d, Linear, MaxPool2d, Placed
+from alexprof.torchside.quirks import flopcounter_grouped_wgrad
+from alexprof.torchside.bridge import to_module
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 small = st.integers(1, 4)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from alexprof.counting import DEFAULT_CONVENTION, cost_of, get_convention
+from alexprof.counting.conventions import DEFAULT_CONVENTION, get_convention
+from alexprof.counting.formulas import cost_of
 from alexprof.errors import UsageError
-from alexprof.layers import Placed, Shape
-from alexprof.rows import LayerRow, Report
-from alexprof.zoo import Net
+from alexprof.nets import Placed, Shape
+from alexprof.counting.rows import LayerRow, Report
+from alexprof.nets.net import Net
 
 
 def count(

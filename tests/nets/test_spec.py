@@ -9,9 +9,9 @@ import pytest
 
 from alexprof import count, load_model
 from alexprof.errors import UsageError
-from alexprof.spec import load_spec
+from alexprof.nets.spec import load_spec
 
-EXAMPLES = Path(__file__).parent.parent / "examples"
+EXAMPLES = Path(__file__).parents[2] / "examples"
 
 
 def test_example_toml_is_the_named_alexnet() -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from alexprof import count, load_model
-from alexprof.compare import TOTAL, measure_all, verify
+from alexprof.report.verify import TOTAL, measure_all, verify
 from alexprof.errors import UsageError
-from alexprof.usermodel import kind_of, resolve
+from alexprof.nets.resolve import kind_of, resolve
 
-USERNETS = Path(__file__).parent / "fixtures" / "usernets.py"
+USERNETS = Path(__file__).parents[1] / "fixtures" / "usernets.py"
 SOURCES = ("torch", "flopcounter", "ptflops", "aten")
 
 
@@ -101,7 +101,7 @@ def test_errors_in_the_users_file(target: str, shape: tuple[int, ...], message: 
 
 
 def test_import_errors() -> None:
-    broken = Path(__file__).parent / "fixtures" / "broken_import.py"
+    broken = Path(__file__).parents[1] / "fixtures" / "broken_import.py"
     with pytest.raises(UsageError, match="ModuleNotFoundError: No module named 'no_such_pack"):
         resolve(f"{broken}:net", (1, 2, 2))
     with pytest.raises(UsageError, match="does not exist"):

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from alexprof import zoo
-from alexprof.compare import TOTAL, measure_all, verify
-from alexprof.torch_bridge import leaf_modules, module_of
+from alexprof.nets.zoo import index as zoo
+from alexprof.report.verify import TOTAL, measure_all, verify
+from alexprof.torchside.bridge import leaf_modules, module_of
 
-from .conftest import GOLDEN
+from tests.conftest import GOLDEN
 
 NAMED = zoo.names()
 

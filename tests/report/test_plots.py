@@ -8,11 +8,12 @@ import sys
 
 import pytest
 
-from alexprof import hardware, zoo
-from alexprof.analysis import count
+from alexprof.speed import devices as hardware
+from alexprof.nets.zoo import index as zoo
+from alexprof.counting.analysis import count
 from alexprof.errors import UsageError
-from alexprof.plots import binary, check_plot, report_chart, roofline_chart, stage_timeline
-from alexprof.roofline import roofline
+from alexprof.report.plots import binary, check_plot, report_chart, roofline_chart, stage_timeline
+from alexprof.speed.roofline import roofline
 
 PNG = b"\x89PNG\r\n\x1a\n"
 needs_mpl = pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None,

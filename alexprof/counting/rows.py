@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from alexprof.layers import Shape
+from alexprof.nets import Shape
 
 SCHEMA = "alexprof/1"
 COUNT_FIELDS = ("weights", "bias", "params", "macs", "flops", "flops_backward")

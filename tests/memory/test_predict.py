@@ -6,11 +6,12 @@ import time
 
 import pytest
 
-from alexprof import layers as L
-from alexprof import zoo
+from alexprof import nets as L
+from alexprof.nets.zoo import index as zoo
 from alexprof.errors import UsageError
-from alexprof.memory import STAGES, predict
-from alexprof.memsim import storage_bytes
+from alexprof.memory.predict import predict
+from alexprof.memory.stages import STAGES
+from alexprof.memory.engine import storage_bytes
 
 MiB = 1 << 20
 

@@ -6,12 +6,13 @@ import math
 
 import pytest
 
-from alexprof import hardware, zoo
+from alexprof.speed import devices as hardware
+from alexprof.nets.zoo import index as zoo
 from alexprof.errors import UsageError
-from alexprof.hardware import Device
-from alexprof.layers import Conv2d, Flatten, Linear, ReLU, Sequential
-from alexprof.roofline import roofline
-from alexprof.zoo import Net
+from alexprof.speed.devices import Device
+from alexprof.nets import Conv2d, Flatten, Linear, ReLU, Sequential
+from alexprof.speed.roofline import roofline
+from alexprof.nets.net import Net
 
 # input 1x6x6 -> conv1 (1->2, 3x3) 2x4x4 -> relu1 -> flatten 32 -> fc1 (32->3)
 TINY = Net("tiny", "test net", (1, 6, 6), Sequential("tiny", (
@@ -76,7 +77,7 @@ def test_dtype_sets_bytes_and_peak():
 
 
 def test_flops_are_the_analytic_reports():
-    from alexprof.analysis import count
+    from alexprof.counting.analysis import count
 
     net = zoo.get("alexnet-2012")
     report = count(net, batch=4)

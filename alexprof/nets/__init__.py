@@ -1,0 +1,25 @@
+"""Networks as immutable descriptors: leaf layers, composites, the one traversal.
+
+This package's ``__init__`` re-exports the descriptor vocabulary (``from alexprof.nets
+import Conv2d, Sequential, walk``).  Beside it: ``net`` (a named network), ``zoo`` (the
+named networks, an explicit index), ``spec`` (spec files) and ``resolve`` (what a user
+typed -> a Net).  Imports only :mod:`alexprof.errors` and :mod:`alexprof.registry`;
+never torch (a user's module is loaded by :mod:`alexprof.torchside`, lazily).
+"""
+
+from __future__ import annotations
+
+from alexprof.nets.composites import Composite, Parallel, Sequential, Side
+from alexprof.nets.layers import (
+    AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Layer, Linear,
+    LocalResponseNorm, MaxPool2d, ReLU, Softmax, Tanh, Unsupported,
+)
+from alexprof.nets.shapes import ROOT, Pair, Shape, conv_out, fmt_shape, pair, window_out
+from alexprof.nets.walk import Placed, has_params, walk
+
+__all__ = [
+    "ROOT", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "Composite", "Conv2d", "Dropout",
+    "Flatten", "Layer", "Linear", "LocalResponseNorm", "MaxPool2d", "Pair", "Parallel", "Placed",
+    "ReLU", "Sequential", "Shape", "Side", "Softmax", "Tanh", "Unsupported", "conv_out",
+    "fmt_shape", "has_params", "pair", "walk", "window_out",
+]

@@ -1,0 +1,74 @@
+"""A user's ``torch.nn.Module`` -> a :class:`~alexprof.nets.net.Net`: built on the meta
+device, run once, its leaves recorded (:mod:`alexprof.torchside.record`).  Imports torch.
+
+Every failure in the user's code (factory, return type, forward) is one
+:class:`~alexprof.errors.UsageError` line naming the cause.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable
+
+from alexprof.errors import UsageError, one_line
+from alexprof.nets import ROOT, Sequential, Shape, fmt_shape
+from alexprof.nets.net import Net
+
+
+def meta_factory(ref: str, factory: Callable[[], Any]) -> Callable[[], Any]:
+    """A callable that builds the user's module on meta: inside ``torch.device('meta')``
+    when the factory allows it, else normally and then moved to meta."""
+    import torch
+
+    def checked(module: Any) -> Any:
+        if not isinstance(module, torch.nn.Module):
+            raise UsageError(f"--model {ref!r}: the factory returned {type(module).__name__}, "
+                             "not a torch.nn.Module")
+        return module
+
+    try:
+        with torch.device("meta"):
+            checked(factory())
+        return lambda: checked(_call(ref, factory, meta=True))
+    except UsageError:
+        raise
+    except Exception as e:  # e.g. it loads weights: build it for real, and say so
+        meta_error = f"{type(e).__name__}: {e}"
+    checked(_call(ref, factory, meta=False))  # a failure here is the one error line
+    print(f"alexprof: note: --model {ref!r} cannot be built on the meta device ({meta_error}); "
+          "built on the CPU instead, weights included", file=sys.stderr)
+    return lambda: _call(ref, factory, meta=False).to("meta")
+
+
+def _call(ref: str, factory: Callable[[], Any], meta: bool) -> Any:
+    import torch
+
+    try:
+        if meta:
+            with torch.device("meta"):
+                return factory()
+        return factory()
+    except Exception as e:
+        raise UsageError(f"--model {ref!r}: the factory raised {one_line(e)}") from e
+
+
+def load_module(ref: str, factory: Callable[[], Any], input_shape: Shape) -> Net:
+    """Load, build on meta, run once and extract the placed leaves of a user module."""
+    from alexprof.torchside import record as extract
+    from alexprof.torchside.replay import replay_counts
+
+    build = meta_factory(ref, factory)
+    try:
+        counts = replay_counts(build(), input_shape, extract.BATCH, own=True)
+        own = {("" if k == ROOT else k): v for k, v in counts.items()}
+        module = build()
+        leaves = extract.placed_leaves(module, input_shape, own)
+    except UsageError:
+        raise
+    except Exception as e:  # the user's forward: any failure is theirs
+        raise UsageError(
+            f"--model {ref!r}: forward (and backward) on a meta tensor of shape "
+            f"{extract.BATCH}x{fmt_shape(input_shape)} failed: {one_line(e)}") from e
+    kind = type(module).__name__
+    return Net(ref, f"user module {kind} from {ref}", input_shape, Sequential("user", ()), 0,
+               recorded=tuple(leaves), factory=build)
