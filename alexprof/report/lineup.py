@@ -14,7 +14,7 @@ from typing import Any
 
 from alexprof.counting.analysis import count
 from alexprof.counting.conventions import DEFAULT_CONVENTION
-from alexprof.report.render import Table, csv_records, human, num, shape_str, to_json
+from alexprof.report.render import Column, Table, csv_records, human, num, shape_str, to_json
 from alexprof.counting.rows import SCHEMA
 from alexprof.nets.net import Net
 
@@ -85,12 +85,12 @@ def render(entries: list[Entry], batch: int, convention: str, fmt: str) -> str:
         return csv_records([e.to_json() for e in entries])
     table = Table(
         f"networks side by side (per sample; activations for batch {batch})",
-        ["model", "input", "params", "MACs", "train FLOPs", f"activations @{batch}",
-         "largest layer", "most MACs", "params/MAC"],
+        [Column.text("model"), Column.token("input"), Column.num("params"), Column.num("MACs"),
+         Column.num("train FLOPs"), Column.num(f"activations @{batch}"),
+         Column.token("largest layer"), Column.token("most MACs"), Column.num("params/MAC")],
         caption=f"MACs: forward, convention '{convention}'; train FLOPs: forward + backward "
                 f"(FLOPs = 2 x MACs); {ACTIVATIONS_NOTE}.",
     )
-    table.right = {2, 3, 4, 5, 8}
     for e in entries:
         table.add(e.model, shape_str(e.input_shape), num(e.params), num(e.macs),
                   human(e.flops_train, "FLOP"),

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from alexprof.memory.predict import Prediction
-from alexprof.memory.stages import STAGES
+from alexprof.memory.predict import STAGES, Prediction
 from alexprof.report.memreport import MemRun, csv_rows, document
-from alexprof.report.render import MARKS, Table, csv_records, shape_str, to_json
+from alexprof.report.render import MARKS, Column, Table, csv_records, shape_str, to_json
 
 STATUS = {"exact": MARKS["match"], "explained": MARKS["explained"], "mismatch": MARKS["mismatch"], "": ""}
 PARTS = {
@@ -61,13 +60,11 @@ def stage_table(run: MemRun) -> Table:
                "level; ops: between two ops, which is what is predicted); "
                + ("CUDA: memory_allocated minus the warm-up, each storage rounded to 512 B"
                   if p.device == "cuda" else "CPU: every allocation and free from torch.profiler"))
-    if measured:
-        cols = ["stage", "allocated", "Δ", "predicted", "diff", "peak", "peak, ops",
-                "peak predicted", "diff ", "", "what changes"]
-    else:
-        cols = ["stage", "predicted", "Δ", "peak predicted", "what changes"]
+    sizes = (["allocated", "Δ", "predicted", "diff", "peak", "peak, ops", "peak predicted", "diff "]
+             if measured else ["predicted", "Δ", "peak predicted"])
+    cols = [Column.text("stage"), *map(Column.num, sizes), *([Column.token("")] if measured else []),
+            Column.text("what changes")]
     table = Table(_title(p, "memory of one training step"), cols, caption)
-    table.right = set(range(1, len(cols) - (2 if measured else 1)))
     changes = stage_changes(p)
     for r in run.rows:
         if measured:
@@ -140,8 +137,8 @@ def _cuda_lines(run: MemRun) -> list[str]:
 
 
 def breakdown_table(p: Prediction) -> Table:
-    table = Table(_title(p, "where the predicted bytes go"), ["part", "bytes", "", "what"])
-    table.right = {1, 2}
+    table = Table(_title(p, "where the predicted bytes go"),
+                  [Column.text("part"), Column.num("bytes"), Column.num(""), Column.text("what")])
     for key, what in PARTS.items():
         n = p.breakdown.get(key, 0)
         if key == "buffers" and not n:
@@ -152,10 +149,11 @@ def breakdown_table(p: Prediction) -> Table:
 
 def kept_table(p: Prediction) -> Table:
     table = Table(f"{p.model}: tensors alive at the end of forward, each storage once",
-                  ["layer", "tensor", "shape", "dtype", "bytes", "kept by"],
+                  [Column.text("layer"), Column.text("tensor"), Column.token("shape"),
+                   Column.token("dtype"), Column.num("bytes"), Column.text("kept by")],
                   caption="a storage shared by several layers (in-place ReLU, a flatten view, "
-                          "the next layer's input) is listed once, with everyone who keeps it")
-    table.right = {4}
+                          "the next layer's input) is listed once, with everyone who keeps it",
+                  key=2)  # layer and tensor name a row
     for k in p.kept:
         table.add(k.layer, k.tensor, shape_str(k.shape), k.dtype, size(k.bytes), "; ".join(k.kept_by))
     table.total = ["total", "", "", "", size(sum(k.bytes for k in p.kept)), ""]
@@ -164,12 +162,14 @@ def kept_table(p: Prediction) -> Table:
 
 def sweep_table(runs: list[MemRun]) -> Table:
     p0, measured = runs[0].prediction, runs[0].trace is not None
-    cols = (["batch", "after forward", "predicted", "peak, ops", "peak predicted", "peak stage", ""]
-            if measured else ["batch", "after forward", "peak predicted", "peak stage", "activations kept"])
+    num, text, token = Column.num, Column.text, Column.token
+    cols = ([num("batch"), num("after forward"), num("predicted"), num("peak, ops"),
+             num("peak predicted"), text("peak stage"), token("")] if measured else
+            [num("batch"), num("after forward"), num("peak predicted"), text("peak stage"),
+             num("activations kept")])
     table = Table(f"{p0.model}: batch sweep — {p0.device}, {p0.dtype}, optimizer {p0.optimizer}", cols,
                   caption="after forward = parameters + inputs + what autograd keeps; peak = the "
                           "highest of all stages")
-    table.right = {i for i, c in enumerate(cols) if c not in ("peak stage", "")}
     for run in runs:
         p = run.prediction
         fwd = p.stage("forward")

@@ -2,7 +2,9 @@
 
 Renderers take plain data (reports, verifications) and return text; only
 :func:`emit` writes, to stdout or atomically to ``--output``.  JSON keeps
-integers as integers; human units appear only in tables.
+integers as integers; human units appear only in tables.  A table fits
+:func:`target_width` (a terminal's, or ``COLUMNS``) and keeps its natural width
+when piped; its columns are declared (:class:`~alexprof.columns.Column`).
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import os
 import sys
 import tempfile
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from alexprof.columns import Align, Column, frame, notes, plan, squeezed, wrap_words
 from alexprof.errors import UsageError, choose
 
 FORMATS = ("table", "json", "csv", "markdown")
@@ -49,14 +53,35 @@ def num(value: int | None) -> str:
 
 
 class Table:
-    """A renderer-neutral table: title, header, rows, footer lines."""
+    """A renderer-neutral table: title, declared columns, rows, total row, footer lines.
 
-    def __init__(self, title: str, columns: list[str], caption: str = "") -> None:
-        self.title, self.columns, self.caption = title, columns, caption
+    ``columns`` are :class:`Column` declarations (a plain string is ``Column.text``);
+    alignment and how a column may be squeezed to fit a terminal come from them.  The
+    ``key`` leading columns name a row: they lead every part when a table is split."""
+
+    def __init__(self, title: str, columns: Sequence[Column | str], caption: str = "",
+                 key: int = 1) -> None:
+        self.title, self.caption, self.key = title, caption, key  # key: leading columns naming a row
+        self.columns = [c if isinstance(c, Column) else Column.text(c) for c in columns]
         self.rows: list[list[str]] = []
         self.total: list[str] | None = None
         self.footer: list[str] = []
-        self.right = {i for i, c in enumerate(columns) if c not in ("layer", "type", "output", "model", "stage", "bound", "largest layer")}
+
+    @property
+    def headers(self) -> list[str]:
+        return [c.header for c in self.columns]
+
+    @property
+    def right(self) -> set[int]:
+        return {i for i, c in enumerate(self.columns) if c.align is Align.RIGHT}
+
+    @right.setter
+    def right(self, indices: set[int]) -> None:
+        """Transitional, for callers not yet declaring their columns (cmd_roofline's
+        hardware table): the given columns become ``Column.num``, the rest ``Column.text``.
+        Delete once no caller assigns it."""
+        self.columns = [Column.num(c.header) if i in indices else Column.text(c.header)
+                        for i, c in enumerate(self.columns)]
 
     def add(self, *cells: Any) -> None:
         self.rows.append([str(c) for c in cells])
@@ -70,27 +95,49 @@ class Table:
 
     def _rich(self, color: bool) -> str:
         from rich.console import Console
-        from rich.table import Table as RichTable
 
-        table = RichTable(title=self.title, caption=self.caption, caption_justify="left",
-                          show_footer=self.total is not None, header_style="bold")
-        for i, col in enumerate(self.columns):
-            footer = self.total[i] if self.total else ""
-            table.add_column(col, footer=footer, justify="right" if i in self.right else "left")
-        for row in self.rows:
-            table.add_row(*row)
-        natural = Console(width=10_000).measure(table).maximum  # never truncate a number
+        width = target_width()
+        if width is None:  # natural width, as piped output always had
+            tables = [_rich_table(self.title, self.caption, self.columns, self.rows, self.total)]
+            caption, shown = "", Console(width=10_000).measure(tables[0]).maximum
+        else:
+            tables, caption, shown = self._fitted(width)
         buf = io.StringIO()
-        console = Console(file=buf, width=max(natural, _width()), force_terminal=color,
+        console = Console(file=buf, width=shown if width is None else width, force_terminal=color,
                           color_system="auto" if color else None, highlight=False)
-        console.print(table)
+        for i, table in enumerate(tables):
+            if i:
+                console.print()
+            console.print(table)
+        if caption:
+            console.print(caption, width=shown, style="table.caption", justify="left")
         for line in self.footer:
-            console.print(line, soft_wrap=True)
+            for piece in [line] if width is None else wrap_words(line, width):
+                console.print(piece, soft_wrap=True)
         return buf.getvalue()
 
+    def _fitted(self, width: int) -> tuple[list[Any], str, int]:
+        """Rich tables within ``width`` (one, or parts led by the key columns), the
+        caption to print below them (with every step taken to fit) and its width."""
+        n = len(self.columns)
+        printed = [(r + [""] * n)[:n] for r in self.rows + ([self.total] if self.total else [])]
+        p = plan(self.columns, printed, width, self.key)
+        cells = squeezed(self.columns, printed, p.squeeze)
+        body, total = (cells[:-1], cells[-1]) if self.total else (cells, None)
+        tables = []
+        for k, part in enumerate(p.parts):
+            pick = part.columns
+            tables.append(_rich_table(
+                self.title if k == 0 else f"(continued: part {k + 1} of {len(p.parts)})", "",
+                [self.columns[i] for i in pick], [[r[i] for i in pick] for r in body],
+                total and [total[i] for i in pick], part.widths))
+        said = notes(p, self.columns, printed, width, self.key)
+        caption = "\n".join(c for c in [self.caption, *said] if c)
+        return tables, caption, max(sum(q.widths) + frame(len(q.widths)) for q in p.parts)
+
     def _markdown(self) -> str:
-        out = [f"**{self.title}**", "", "| " + " | ".join(self.columns) + " |",
-               "|" + "|".join("---:" if i in self.right else "---" for i in range(len(self.columns))) + "|"]
+        out = [f"**{self.title}**", "", "| " + " | ".join(self.headers) + " |",
+               "|" + "|".join("---:" if c.align is Align.RIGHT else "---" for c in self.columns) + "|"]
         out += ["| " + " | ".join(r) + " |" for r in self.rows]
         if self.total:
             out.append("| " + " | ".join(f"**{c}**" if c else "" for c in self.total) + " |")
@@ -102,16 +149,75 @@ class Table:
     def _csv(self) -> str:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(self.columns)
+        writer.writerow(self.headers)
         writer.writerows([[c.replace(",", "") for c in r] for r in self.rows])
         return buf.getvalue()
 
 
-def _width() -> int:
+def _rich_table(title: str, caption: str, columns: Sequence[Column], rows: Sequence[Sequence[str]],
+                total: Sequence[str] | None, widths: Sequence[int] | None = None) -> Any:
+    """A rich table; ``widths`` (content cells per column) fixes each column's width,
+    text folding within it; None leaves rich its natural widths."""
+    from rich.table import Table as RichTable
+
+    table = RichTable(title=title, caption=caption, caption_justify="left",
+                      show_footer=total is not None, header_style="bold")
+    for i, col in enumerate(columns):
+        fixed = {} if widths is None else {"width": widths[i], "overflow": "fold"}
+        table.add_column(col.header, footer=total[i] if total else "", justify=col.align.value,
+                         **fixed)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+_PINNED: ContextVar[int | None | str] = ContextVar("alexprof_table_width", default="auto")
+
+
+def target_width() -> int | None:
+    """The width every table must fit, or None for its natural width.  The one place
+    that decides it:
+
+    1. a width pinned by :func:`table_width` (tests; a caller writing ``--output``);
+    2. ``COLUMNS`` when it is a positive integer: the user's (or a test's) explicit
+       width, honoured even when piped, as :func:`shutil.get_terminal_size` does.  Rich
+       would read it too, but only for a console left without a width; ours always get one;
+    3. the terminal's width when stdout is a terminal (:func:`os.get_terminal_size`,
+       which reads the device and ignores ``COLUMNS``), 80 if it cannot be read;
+    4. otherwise None: piped or redirected output keeps every table at its natural
+       width, the same bytes whatever terminal ran the command.
+    """
+    pinned = _PINNED.get()
+    if pinned != "auto":
+        return pinned if isinstance(pinned, int) else None
+    env = os.environ.get("COLUMNS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    stdout = sys.stdout
+    if stdout is None or not stdout.isatty():
+        return None
     try:
-        return os.get_terminal_size().columns
-    except OSError:
-        return 120
+        return os.get_terminal_size(stdout.fileno()).columns
+    except (OSError, ValueError):
+        return 80
+
+
+@contextmanager
+def table_width(width: int | None) -> Iterator[None]:
+    """Tables rendered inside fit ``width`` (None: natural width), whatever the terminal."""
+    token = _PINNED.set(width)
+    try:
+        yield
+    finally:
+        _PINNED.reset(token)
+
+
+def prose(lines: Sequence[str]) -> str:
+    """Plain lines outside a table, fitted as table footers are: each wrapped at spaces
+    to :func:`target_width` (continuations indented two), unchanged at natural width."""
+    width = target_width()
+    return "".join(f"{piece}\n" for line in lines
+                   for piece in ([line] if width is None else wrap_words(line, width)))
 
 
 def csv_records(records: list[dict[str, Any]]) -> str:

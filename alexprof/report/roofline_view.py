@@ -1,10 +1,10 @@
-"""A :class:`~alexprof.speed.roofline.Roofline` as text: table, markdown, csv or json."""
+"""A :class:`~alexprof.roofline.Roofline` as text: table, markdown, csv or json."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from alexprof.report.render import Table, csv_records, human, num, to_json
+from alexprof.report.render import Column, Table, csv_records, human, num, to_json
 from alexprof.speed.roofline import Bound, Roofline
 
 
@@ -42,11 +42,12 @@ def _flat(layer: dict[str, Any]) -> dict[str, Any]:
 
 def table(result: Roofline) -> Table:
     d = result.device
-    columns = ["layer", "type", "FLOPs", "bytes", "FLOP/B", "compute", "memory", "floor",
-               "bound", "bwd floor", "bwd bound"]
+    columns = [Column.text("layer"), Column.text("type"),
+               *map(Column.num, ["FLOPs", "bytes", "FLOP/B", "compute", "memory", "floor"]),
+               Column.text("bound"), Column.num("bwd floor"), Column.text("bwd bound")]
     timed = result.timing is not None
-    if timed:
-        columns += ["measured", "achieved", "of floor"]  # achieved: FLOP/s or B/s, by bound
+    if timed:  # achieved: FLOP/s or B/s, by bound
+        columns += map(Column.num, ["measured", "achieved", "of floor"])
     t = Table(
         f"{result.model}: roofline on {d.title} ({result.dtype}, batch {result.batch}, "
         f"input {'x'.join(map(str, result.input_shape))})",
@@ -56,7 +57,6 @@ def table(result: Roofline) -> Table:
                 "conv/linear MACs (no bias); bytes = input + weights + output, each once. "
                 f"Source: {d.source}.",
     )
-    t.right -= {columns.index("bwd bound")}
     for row in result.rows:
         f, b = row.forward, row.backward
         cells = [row.name, row.type, num(f.flops), num(f.bytes), intensity(f), seconds(f.compute_s),

@@ -7,7 +7,9 @@ from typing import Any
 from alexprof.counting.analysis import module_name
 from alexprof.report.verify import SOURCES, TOTAL, Verification
 from alexprof.counting.conventions import CONVENTIONS
-from alexprof.report.render import MARKS, Table, csv_records, human, num, shape_str, share, to_json
+from alexprof.report.render import (
+    MARKS, Column, Table, csv_records, human, num, shape_str, share, to_json,
+)
 from alexprof.counting.rows import Report
 
 PARAM_SOURCES = ("torch",)
@@ -34,7 +36,8 @@ def params_table(report: Report) -> Table:
     total = report.total("params")
     table = Table(
         f"{report.model}: parameters per layer (input {shape_str(report.input_shape)})",
-        ["layer", "type", "output", "weights", "bias", "params", "share"],
+        [Column.text("layer"), Column.text("type"), Column.token("output"), Column.num("weights"),
+         Column.num("bias"), Column.num("params"), Column.num("share")],
         caption="weights and bias counted separately; params = weights + bias",
     )
     for row in report.rows:
@@ -71,7 +74,8 @@ def flops_table(report: Report) -> Table:
     table = Table(
         f"{report.model}: arithmetic per layer (input {shape_str(report.input_shape)}, "
         f"batch {report.batch})",
-        ["layer", "type", "output", "MACs", "FLOPs", "backward FLOPs", "share"],
+        [Column.text("layer"), Column.text("type"), Column.token("output"), Column.num("MACs"),
+         Column.num("FLOPs"), Column.num("backward FLOPs"), Column.num("share")],
         caption=f"convention '{conv.name}': {conv.description}. FLOPs = 2 x MACs; backward = "
                 "one training step's gradients.",
     )
@@ -106,14 +110,13 @@ def unsupported_note(report: Report) -> list[str]:
 
 def add_verification(table: Table, report: Report, verification: Verification) -> None:
     sources = sorted({c.source for c in verification.checks}, key=list(SOURCES).index)
-    table.columns += sources
+    table.columns += [Column.token(s) for s in sources]  # one mark per row and source
     for row, cells in zip(report.rows, table.rows):
         module = module_name(row.name)
         top = module.split(".", 1)[0]
         cells += [MARKS[verification.status(module if s != "aten" else top, s)] for s in sources]
     if table.total:
         table.total += [MARKS[verification.status(TOTAL, s)] for s in sources]
-    table.right -= set(range(len(table.columns) - len(sources), len(table.columns)))
     table.footer.append(
         "Verified against: " + "; ".join(f"{s} = {SOURCES[s][2]}" for s in sources)
         + ". ✓ equal, ≈ differs by a known peer quirk (predicted exactly), ? a row alexprof "
@@ -149,8 +152,8 @@ def models_text(entries: list[dict[str, Any]], fmt: str) -> str:
         return to_json({"schema": "alexprof/1", "models": entries})
     if fmt == "csv":
         return csv_records(entries)
-    table = Table("networks known by name", ["model", "input", "params", "MACs", "description"])
-    table.right = {2, 3}
+    table = Table("networks known by name", [Column.text("model"), Column.token("input"),
+                  Column.num("params"), Column.num("MACs"), Column.text("description")])
     for e in entries:
         table.add(e["name"], shape_str(e["input_shape"]), num(e["params"]), num(e["macs"]),
                   e["description"])
