@@ -5,7 +5,7 @@ from __future__ import annotations
 from alexprof.counting.conventions import DEFAULT_CONVENTION, get_convention
 from alexprof.counting.formulas import cost_of
 from alexprof.errors import UsageError
-from alexprof.nets import Placed, Shape
+from alexprof.nets import Shape
 from alexprof.counting.rows import LayerRow, Report
 from alexprof.nets.net import Net
 
@@ -33,10 +33,11 @@ def count(
         cost = cost_of(placed.layer, placed.in_shape, placed.out_shape)
         runs = conv.runs(placed)
         macs = conv.macs(placed.layer, cost) * batch if runs else 0
-        weights, bias = (0, 0) if is_repeat_call(placed) else (cost.weights, cost.bias)
+        # a module called again shares its parameters: they are counted on its first call
+        weights, bias = (cost.weights, cost.bias) if placed.call == 1 else (0, 0)
         rows.append(
             LayerRow(
-                name=placed.name,
+                path=placed.path,
                 type=placed.layer.kind,
                 input_shape=placed.in_shape,
                 output_shape=placed.out_shape,
@@ -46,17 +47,7 @@ def count(
                 macs=macs,
                 flops=2 * macs,
                 flops_backward=2 * conv.backward_macs(placed, cost) * batch if runs else 0,
+                call=placed.call,
             )
         )
     return Report(net.name, shape, batch, conv.name, tuple(rows))
-
-
-def module_name(row_name: str) -> str:
-    """The torch module a row belongs to: a module called more than once gives one
-    row per call, named ``relu``, ``relu#2``, ...; they share one set of parameters."""
-    return row_name.split("#", 1)[0]
-
-
-def is_repeat_call(placed: Placed) -> bool:
-    """A second or later call of a module: its parameters are counted on the first."""
-    return "#" in placed.name

@@ -1,18 +1,22 @@
 """Named counting conventions: how each peer tool turns a layer's Cost into its MACs.
 
 Whatever the convention, ``flops == 2 * macs``.  The default, ``macs``, is what fvcore,
-thop and torchprofile report.  No torch import.
+thop and torchprofile report.  What ptflops does with each kind of layer is declared
+once per kind (:data:`PTFLOPS`), for its convention here and its quirks.  No torch import.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 from alexprof.counting.formulas import Cost
 from alexprof.errors import choose
 from alexprof.nets import (
-    AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Layer, MaxPool2d, Placed, ReLU,
+    AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Layer, Linear,
+    LocalResponseNorm, MaxPool2d, Placed, ReLU, Softmax, Tanh, Unsupported,
 )
+from alexprof.registry import ByType
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,35 @@ class Convention:
         return grads
 
 
-_PTFLOPS_MODULES = frozenset({ReLU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, BatchNorm2d})
+class Patched(str, Enum):
+    """What ptflops' patched ``torch.nn.functional`` calls add to its returned total for a
+    layer, on top of its module hook's per-layer line (see :mod:`alexprof.torchside.quirks`)."""
+
+    NOTHING = "nothing"  # its forward calls nothing ptflops patches
+    INPUT = "input elements"  # F.relu, F.*pool*, F.softmax: the input's element count again
+    LRN = "local_response_norm"  # F.local_response_norm's patched mul, avg_pool3d, mul, add
+    BY_TORCH_TYPE = "by torch type"  # a module alexprof does not model: measured per torch type
+
+
+@dataclass(frozen=True)
+class Ptflops:
+    """What ptflops 0.7.5's pytorch backend does with one kind of layer."""
+
+    counts_elements: bool = False  # its module hook puts Cost.elements on the layer's line
+    patched: Patched = Patched.NOTHING
+
+
+PTFLOPS: ByType[Ptflops] = ByType("ptflops behaviour")
+for _kind, _fact in (
+    (Conv2d, Ptflops()), (Linear, Ptflops()),  # hooked: MACs plus bias adds, no elements
+    (ReLU, Ptflops(True, Patched.INPUT)), (MaxPool2d, Ptflops(True, Patched.INPUT)),
+    (AvgPool2d, Ptflops(True, Patched.INPUT)), (AdaptiveAvgPool2d, Ptflops(True, Patched.INPUT)),
+    (BatchNorm2d, Ptflops(True)), (Softmax, Ptflops(False, Patched.INPUT)),
+    (LocalResponseNorm, Ptflops(False, Patched.LRN)), (Tanh, Ptflops()), (Dropout, Ptflops()),
+    (Flatten, Ptflops()), (Unsupported, Ptflops(False, Patched.BY_TORCH_TYPE)),
+):
+    PTFLOPS.register(_kind)(_fact)
+_PTFLOPS_ELEMENTWISE = frozenset(kind for kind, fact in PTFLOPS.items() if fact.counts_elements)
 
 CONVENTIONS: dict[str, Convention] = {
     c.name: c
@@ -71,7 +103,7 @@ CONVENTIONS: dict[str, Convention] = {
             "output elements, pooling by input elements, batch norm by input elements "
             "(x2 when affine), LRN/dropout/softmax/flatten/tanh zero; model.eval(), so "
             "training-only side branches count zero",
-            bias=True, elementwise=_PTFLOPS_MODULES, eval_mode=True,
+            bias=True, elementwise=_PTFLOPS_ELEMENTWISE, eval_mode=True,
         ),
         Convention(
             "aten", "ptflops aten backend = torchinfo mult-adds",

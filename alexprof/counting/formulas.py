@@ -6,7 +6,8 @@ of plain integers.  Formulas live in one registry filled only by the
 
 The quantities (per sample):
 
-* ``weights``/``bias``: learned parameters, counted separately.
+* ``weights``/``bias``: learned parameters, counted separately, from the tensors each
+  kind registers (:mod:`alexprof.nets.params`; memory allocates the same ones).
 * ``macs``: multiply-accumulates of the layer's dot products, bias excluded.
   Conv: ``H_out*W_out * k_h*k_w * (C_in/groups) * C_out``; linear: ``in*out``.
 * ``bias_adds``: output elements that get a bias added (conv: ``C_out*H_out*W_out``,
@@ -32,6 +33,7 @@ from alexprof.nets import (
     AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Layer, Linear,
     LocalResponseNorm, MaxPool2d, ReLU, Shape, Softmax, Tanh, Unsupported,
 )
+from alexprof.nets.params import weights_and_bias
 from alexprof.registry import ByType
 
 
@@ -59,12 +61,11 @@ def cost_of(layer: Layer, in_shape: Shape, out_shape: Shape) -> Cost:
 
 @formula(Conv2d)
 def conv2d_cost(d: Conv2d, in_shape: Shape, out_shape: Shape) -> Cost:
-    kh, kw = d.kernel_size
-    weights = kh * kw * (d.in_channels // d.groups) * d.out_channels
+    weights, bias = weights_and_bias(d)  # C_out * C_in/groups * k_h * k_w, and C_out
     positions = out_shape[1] * out_shape[2]  # H_out * W_out
     return Cost(
         weights=weights,
-        bias=d.out_channels if d.bias else 0,
+        bias=bias,
         macs=positions * weights,  # each output position applies every weight once
         bias_adds=math.prod(out_shape) if d.bias else 0,
     )
@@ -72,10 +73,11 @@ def conv2d_cost(d: Conv2d, in_shape: Shape, out_shape: Shape) -> Cost:
 
 @formula(Linear)
 def linear_cost(d: Linear, in_shape: Shape, out_shape: Shape) -> Cost:
+    weights, bias = weights_and_bias(d)  # in * out, and out
     return Cost(
-        weights=d.in_features * d.out_features,
-        bias=d.out_features if d.bias else 0,
-        macs=d.in_features * d.out_features,
+        weights=weights,
+        bias=bias,
+        macs=weights,  # every weight multiplies one input once
         bias_adds=d.out_features if d.bias else 0,
     )
 
@@ -106,8 +108,9 @@ formula(AdaptiveAvgPool2d)(_pool_cost)
 
 @formula(BatchNorm2d)
 def batchnorm_cost(d: BatchNorm2d, in_shape: Shape, out_shape: Shape) -> Cost:
-    n = d.num_features if d.affine else 0
-    return Cost(weights=n, bias=n, elements=math.prod(in_shape) * (2 if d.affine else 1))
+    weights, bias = weights_and_bias(d)  # C and C when affine (running stats are buffers)
+    return Cost(weights=weights, bias=bias,
+                elements=math.prod(in_shape) * (2 if d.affine else 1))
 
 
 def _free(d: Layer, in_shape: Shape, out_shape: Shape) -> Cost:

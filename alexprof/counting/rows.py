@@ -1,17 +1,18 @@
 """The one row type shared by the analytic and the measured side.
 
-A report is a list of :class:`LayerRow` (one per leaf layer, joined on
-``name``) plus the context it was computed in.  Measured rows leave ``None``
-in the fields their source does not measure.  Totals are always the column
-sums of the rows (a test asserts that invariant on every rendered report).
+A report is a list of :class:`LayerRow` (one per leaf layer, or per call of a module
+called more than once; joined on ``name``) plus the context it was computed in.
+Measured rows leave ``None`` in the fields their source does not measure.  Totals
+are always the column sums of the rows (a test asserts that invariant on every
+rendered report).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
-from alexprof.nets import Shape
+from alexprof.nets import Shape, row_name
 
 SCHEMA = "alexprof/1"
 COUNT_FIELDS = ("weights", "bias", "params", "macs", "flops", "flops_backward")
@@ -19,7 +20,7 @@ COUNT_FIELDS = ("weights", "bias", "params", "macs", "flops", "flops_backward")
 
 @dataclass(frozen=True)
 class LayerRow:
-    name: str
+    path: str  # the layer's dotted path; a user module's name ("" = its root), every call alike
     type: str
     input_shape: Shape
     output_shape: Shape
@@ -29,9 +30,15 @@ class LayerRow:
     macs: int | None = None  # under the report's convention, whole batch
     flops: int | None = None  # 2 * macs
     flops_backward: int | None = None  # 2 * backward MACs, whole batch
+    call: int = 1  # the n-th call of its module: one row per call, parameters on the first
+
+    @property
+    def name(self) -> str:
+        """The name the row shows (``relu``, ``relu#2``, ``(root)``): :func:`row_name`."""
+        return row_name(self.path, self.call)
 
     def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
+        out: dict[str, Any] = {key: getattr(self, key) for key in ROW_FIELDS}
         out["input_shape"] = list(self.input_shape)
         out["output_shape"] = list(self.output_shape)
         return out
@@ -79,7 +86,7 @@ class Report:
         }
 
 
-ROW_FIELDS = tuple(f.name for f in fields(LayerRow))
+ROW_FIELDS = ("name", "type", "input_shape", "output_shape", *COUNT_FIELDS)  # a JSON layer's keys
 
 
 @dataclass(frozen=True)

@@ -30,14 +30,16 @@ Pure arithmetic: it works for any batch size.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from alexprof import nets as L
 from alexprof.errors import UsageError, closest
-from alexprof.memory.step import Step, forward, param_shapes, passthrough
+from alexprof.memory.replay import build, run_forward
+from alexprof.memory.step import Step
 from alexprof.memory.training import optimizer_step, training_loss
-from alexprof.memory.engine import Buffer, Event, Param, Tape, Var
+from alexprof.memory.engine import Buffer, Event, Tape, Var
 from alexprof.memory import lrn, rules  # noqa: F401  (the explicit index: registers every memory rule)
 from alexprof.memory.stages import STAGES, StageMemory
 from alexprof.nets.net import Net
@@ -110,125 +112,66 @@ def predict(net: Net, input_shape: tuple[int, ...] | None = None, batch: int = 1
                          "models networks written as descriptors (a zoo name or a --spec file)")
     shape = tuple(input_shape or net.input_shape)
     stored = max(batch, net.stored_batch or batch)
+    events = tuple(L.traverse(net.body, shape))  # the one walk, for every part below
+    leaves = [e for e in events if isinstance(e, L.Placed)]
     tape = Tape(device, dtype)
     step = Step(tape, batch)
-    marks: dict[str, tuple[int, int]] = {}
-
-    def stage(name: str) -> None:
-        marks[name] = (tape.allocated, tape.peak)
-
-    tape.begin("input")
-    x = tape.alloc("input", "x", "input", (stored, *shape))
-    tape.alloc("input", "y", "input", (stored,), "int64")
-    stage("input")
-    tape.begin("model")
-    params = _build(step, net.body, shape)
-    stage("model")
-    tape.begin("forward")
-    out = run_sequential(step, net.body, Var(x), shape, "")
-    out.buf.category = "output"  # the logits, referenced by the training loop
-    stage("forward")
+    probe = _Probe(tape)
+    with probe.stage("input"):
+        x = tape.alloc("input", "x", "input", (stored, *shape))
+        tape.alloc("input", "y", "input", (stored,), "int64")
+    with probe.stage("model"):
+        params = build(step, leaves)
+    with probe.stage("forward"):
+        out = run_forward(step, events, Var(x))
+        out.buf.category = "output"  # the logits, referenced by the training loop
     at_forward = dict(tape.live)
     kept = _kept(at_forward, tape.reasons)  # now: holders change as backward releases them
-    tape.begin("loss")
-    loss = training_loss(step, out)
-    stage("loss")
-    tape.begin("backward")
-    tape.backward(loss)
-    stage("backward")
+    with probe.stage("loss"):
+        loss = training_loss(step, out)
+    with probe.stage("backward"):
+        tape.backward(loss)
     gradients = sum(p.grad.nbytes for p in params if p.grad is not None)
-    tape.begin("step")
-    state = optimizer_step(tape, params, optimizer, device == "cuda" if foreach is None else foreach)
-    stage("step")
-    tape.begin("zero_grad")
-    for p in params:
-        if p.grad is not None:
-            tape.drop(p.grad, "grad")
-            p.grad = None
-    stage("zero_grad")
-    stages, prev = [], 0
-    for name in STAGES:
-        allocated, peak = marks[name]
-        stages.append(StageMemory(name, allocated, peak, allocated - prev))
-        prev = allocated
-    breakdown = _breakdown(at_forward, out.buf, marks, gradients, state)
-    notes = _notes(device, optimizer, len(params), net.body, shape)
-    return Prediction(net.name, device, shape, batch, stored, dtype, optimizer, tuple(stages),
+    with probe.stage("step"):
+        state = optimizer_step(tape, params, optimizer,
+                               device == "cuda" if foreach is None else foreach)
+    with probe.stage("zero_grad"):
+        for p in params:
+            if p.grad is not None:
+                tape.drop(p.grad, "grad")
+                p.grad = None
+    stages = probe.results()
+    loss_bytes = stages[STAGES.index("loss")].delta
+    breakdown = _breakdown(at_forward, out.buf, loss_bytes, gradients, state)
+    notes = _notes(device, optimizer, len(params), leaves)
+    return Prediction(net.name, device, shape, batch, stored, dtype, optimizer, stages,
                       breakdown, kept, tuple(tape.events), notes)
 
 
-def _build(step: Step, body: L.Sequential, shape: tuple[int, ...]) -> list[Param]:
-    """Module parameters (and BN buffers) in registration order, as ``to_empty`` allocates them."""
-    params = []
-    for placed in L.walk(body, shape):
-        for key, pshape, kind in param_shapes(placed.layer):
-            dt = "int64" if kind == "int64" else None
-            category = "parameters" if kind == "param" else "buffers"
-            buf = step.tape.alloc(placed.name, key, category, pshape, dt, "param")
-            if kind == "param":
-                param = Param(f"{placed.name}.{key}", buf)
-                step.params[param.name] = param
-                params.append(param)
-    return params
+class _Probe:
+    """Marks the stages on the tape, as :mod:`alexprof.torchside.tracer`'s probe marks
+    the measured step: ``with probe.stage("forward"):``."""
+
+    def __init__(self, tape: Tape) -> None:
+        self.tape = tape
+        self.marks: list[StageMemory] = []
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        assert name == STAGES[len(self.marks)], name  # every stage, in order
+        self.tape.begin(name)  # its peak starts at what is allocated now
+        yield
+        before = self.marks[-1].allocated if self.marks else 0
+        self.marks.append(StageMemory(name, self.tape.allocated, self.tape.peak,
+                                      self.tape.allocated - before))
+
+    def results(self) -> tuple[StageMemory, ...]:
+        assert len(self.marks) == len(STAGES)
+        return tuple(self.marks)
 
 
-def run_sequential(step: Step, seq: L.Sequential, x: Var, shape: tuple[int, ...], prefix: str) -> Var:
-    """``nn.Sequential.forward``: its local ``input`` is rebound child after child."""
-    step.tape.hold(x.buf, "py")
-    for child in seq.layers:
-        y = _run(step, child, x, shape, prefix)
-        step.tape.drop(x.buf, "py")
-        x, shape = y, child.output_shape(shape)
-    return x
-
-
-def _run(step: Step, layer: L.Layer, x: Var, shape: tuple[int, ...], prefix: str) -> Var:
-    if isinstance(layer, L.Sequential):
-        return run_sequential(step, layer, x, shape, f"{prefix}{layer.name}.")
-    if isinstance(layer, L.Side):
-        return _run_side(step, layer, x, shape, f"{prefix}{layer.name}.")
-    if isinstance(layer, L.Parallel):
-        return _run_parallel(step, layer, x, shape, f"{prefix}{layer.name}.")
-    placed = L.Placed(f"{prefix}{layer.name}", layer, shape, layer.output_shape(shape), x.requires_grad)
-    return forward(step, placed, x)
-
-
-def _run_side(step: Step, side: L.Side, x: Var, shape: tuple[int, ...], prefix: str) -> Var:
-    """``SideModule.forward`` in training: its layers run on ``x``, the result is kept in
-    ``self.output`` for the loss (alive until the next forward), and ``x`` goes on."""
-    t = step.tape
-    seq = L.Sequential(side.name, side.layers)
-    out = run_sequential(step, seq, x, shape, prefix)
-    t.hold(out.buf, "module")  # self.output = out
-    t.drop(out.buf, "py")
-    out.buf.category = "output"
-    step.sides.append((side.loss_weight, out))
-    return Var(t.hold(x.buf, "py"), x.fn)
-
-
-def _run_parallel(step: Step, par: L.Parallel, x: Var, shape: tuple[int, ...], prefix: str) -> Var:
-    """``outs = [branch(x) for branch]``, then ``torch.cat(outs, 1)`` or a running sum."""
-    t = step.tape
-    outs = [_run(step, branch, x, shape, prefix) for branch in par.branches]
-    out_shape = par.output_shape(shape)
-    name = prefix.rstrip(".")
-    if par.merge == "concat":
-        buf = t.alloc(name, "output", "activations", (step.batch, *out_shape))
-        total = Var(buf, t.node(name, "CatBackward0", [o.fn for o in outs], [], passthrough))
-    else:
-        total = Var(t.hold(outs[0].buf, "py"), outs[0].fn)
-        for o in outs[1:]:
-            buf = t.alloc(name, "output", "activations", (step.batch, *out_shape))
-            node = t.node(name, "AddBackward0", [total.fn, o.fn], [], passthrough)
-            t.drop(total.buf, "py")
-            total = Var(buf, node)
-    for o in outs:
-        t.drop(o.buf, "py")
-    return total
-
-
-def _breakdown(at_forward: dict[int, Buffer], logits: Buffer, marks: dict[str, tuple[int, int]],
-               gradients: int, state: list[Buffer]) -> dict[str, int]:
+def _breakdown(at_forward: dict[int, Buffer], logits: Buffer, loss: int, gradients: int,
+               state: list[Buffer]) -> dict[str, int]:
     def total(category: str) -> int:
         return sum(b.nbytes for b in at_forward.values() if b.category == category)
 
@@ -240,7 +183,7 @@ def _breakdown(at_forward: dict[int, Buffer], logits: Buffer, marks: dict[str, t
         "buffers": total("buffers"),
         "activations": kept,
         "output": logits.nbytes,
-        "loss": marks["loss"][0] - marks["forward"][0],
+        "loss": loss,
         "gradients": gradients,
         "optimizer_state": sum(b.nbytes for b in state),
     }
@@ -264,12 +207,12 @@ def _kept(at_forward: dict[int, Buffer], reasons: dict[str, str]) -> tuple[Kept,
     return tuple(rows)
 
 
-def _notes(device: str, optimizer: str, n_params: int, body: L.Sequential,
-           shape: tuple[int, ...]) -> tuple[str, ...]:
+def _notes(device: str, optimizer: str, n_params: int,
+           leaves: list[L.Placed]) -> tuple[str, ...]:
     notes = []
     if device == "cuda":
         notes.append("CUDA: every storage rounded up to 512 bytes (caching allocator block size)")
-        if any(isinstance(p.layer, L.BatchNorm2d) for p in L.walk(body, shape)):
+        if any(isinstance(p.layer, L.BatchNorm2d) for p in leaves):
             notes.append("CUDA: cuDNN batch norm also keeps a reserve space whose size cuDNN "
                          "chooses; it is not modelled")
         if optimizer == "adam":

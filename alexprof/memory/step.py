@@ -48,24 +48,6 @@ def forward(step: Step, p: L.Placed, x: Var) -> Var:
     return RULES.of(p.layer, p.name)(step, p, x)
 
 
-def param_shapes(layer: L.Layer) -> list[tuple[str, Shape, str]]:
-    """(name, shape, kind) of a layer's parameters and buffers, in registration order."""
-    out: list[tuple[str, Shape, str]]
-    if isinstance(layer, L.Conv2d):
-        kh, kw = layer.kernel_size
-        out = [("weight", (layer.out_channels, layer.in_channels // layer.groups, kh, kw), "param")]
-        return out + ([("bias", (layer.out_channels,), "param")] if layer.bias else [])
-    if isinstance(layer, L.Linear):
-        out = [("weight", (layer.out_features, layer.in_features), "param")]
-        return out + ([("bias", (layer.out_features,), "param")] if layer.bias else [])
-    if isinstance(layer, L.BatchNorm2d):
-        c = (layer.num_features,)
-        affine = [("weight", c, "param"), ("bias", c, "param")] if layer.affine else []
-        return affine + [("running_mean", c, "buffer"), ("running_var", c, "buffer"),
-                         ("num_batches_tracked", (), "int64")]
-    return []
-
-
 # -- backward formulas -----------------------------------------------------------------------
 
 def allocs(name: str, batch: int, grads: list[tuple[str, Shape, str]]) -> Callable:

@@ -50,7 +50,10 @@ class Parallel(Layer):
         _unique(self.name, self.branches)
 
     def output_shape(self, in_shape: Shape) -> Shape:
-        outs = [branch.output_shape(in_shape) for branch in self.branches]
+        return self.merged([branch.output_shape(in_shape) for branch in self.branches])
+
+    def merged(self, outs: list[Shape]) -> Shape:
+        """The shape of the merge of the branches' outputs ``outs``."""
         if self.merge == "add":
             if any(o != outs[0] for o in outs):
                 raise ShapeError(

@@ -6,27 +6,25 @@ descriptor kind such as ``Conv2d``), ``name`` and the descriptor's fields.
 Input sizes may be left out (``in_channels``, ``in_features``,
 ``num_features``): they are taken from the shape that reaches the layer.
 Composites nest: ``Sequential`` and ``Side`` take ``layers``, ``Parallel`` takes
-``branches`` and ``merge``.  Every error names the file, the layer and the field.
+``branches`` and ``merge``.  The kinds are :data:`alexprof.nets.kinds.KINDS`.  Every
+error names the file, the layer and the field.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from alexprof import nets as L
 from alexprof.errors import UsageError, closest
 from alexprof.nets import Shape
+from alexprof.nets.kinds import KINDS
 from alexprof.nets.net import Net
+from alexprof.nets.walk import Exit, Form, form_of, traverse_tree
 
-KINDS: dict[str, type[L.Layer]] = {cls.kind: cls for cls in (
-    L.Conv2d, L.Linear, L.ReLU, L.Tanh, L.MaxPool2d, L.AvgPool2d, L.AdaptiveAvgPool2d,
-    L.LocalResponseNorm, L.Dropout, L.Softmax, L.BatchNorm2d, L.Flatten,
-    L.Sequential, L.Parallel, L.Side,
-)}
 TOP_KEYS = ("name", "description", "input", "num_classes", "layers")
 _INFERRED = {"in_channels": 0, "in_features": 0, "num_features": 0}  # field -> shape index
 _NESTED = {"layers", "branches"}
@@ -76,8 +74,7 @@ def load_spec(path: Path, ref: str | None = None) -> Net:
     name = doc.get("name", path.stem)
     if not isinstance(name, str):
         raise UsageError(f"{where}: 'name' must be a string, got {name!r}")
-    children, out = _sequence(items, tuple(shape), where, "layers")
-    body = L.Sequential(_safe(name), tuple(children))
+    body, out = build(_safe(name), items, tuple(shape), where)
     classes = doc.get("num_classes", out[0] if len(out) == 1 else 0)
     if not isinstance(classes, int) or isinstance(classes, bool) or classes < 0:
         raise UsageError(f"{where}: 'num_classes' must be a non-negative integer, got {classes!r}")
@@ -90,58 +87,86 @@ def _safe(name: str) -> str:
     return cleaned or "spec"
 
 
-def _sequence(items: Any, shape: Shape, where: str, key: str) -> tuple[list[L.Layer], Shape]:
+def build(name: str, items: list[Any], shape: Shape, where: str) -> tuple[L.Sequential, Shape]:
+    """The body a spec's ``layers`` describe, and its output shape: the one walk of
+    :mod:`alexprof.nets.walk` over the tables, each built when the walk reaches it."""
+    root = _Item({"type": "Sequential", "name": name, "layers": items}, where, root=True)
+    last = None
+    for last in traverse_tree(root, shape, _Tables()):
+        pass
+    assert isinstance(last, Exit) and isinstance(last.layer, L.Sequential)
+    return last.layer, last.out_shape
+
+
+@dataclass
+class _Item:
+    """One layer table and where it is in the file; its checked fields once opened."""
+
+    table: Any
+    where: str
+    root: bool = False
+    kind: type[L.Layer] = L.Layer
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+class _Tables:
+    """Spec tables as a tree the walk reads: fields checked when a table is opened,
+    input sizes inferred and the descriptor built when the walk reaches it."""
+
+    def open(self, item: _Item) -> tuple[Form, str, Sequence[_Item]]:
+        if item.root:
+            item.kind = L.Sequential
+            return Form.SEQUENTIAL, item.table["name"], _children(item, "layers")
+        table, where = item.table, item.where
+        if not isinstance(table, dict):
+            raise UsageError(f"{where}: a layer must be a table/object, got {table!r}")
+        kind, name = table.get("type"), table.get("name")
+        if not isinstance(kind, str) or kind not in KINDS:
+            raise UsageError(f"{where}: type {kind!r}{closest(str(kind), list(KINDS))}; "
+                             f"valid: {', '.join(KINDS)}")
+        if not isinstance(name, str):
+            raise UsageError(f"{where} ({kind}): 'name' must be a string, got {name!r}")
+        item.where = where = f"{where} {name!r} ({kind})"
+        item.kind = cls = KINDS[kind]
+        allowed = {f.name: str(f.type) for f in fields(cls) if f.name != "name"}
+        for key, value in table.items():
+            if key in ("type", "name"):
+                continue
+            if key not in allowed:
+                raise UsageError(f"{where}: unknown field {key!r}{closest(key, list(allowed))}; "
+                                 f"valid: {', '.join(allowed)}")
+            item.values[key] = value if key in _NESTED else _value(value, allowed[key], where, key)
+        nested = next((key for key in _NESTED if key in item.values), None)
+        return form_of(cls), name, _children(item, nested) if nested else ()
+
+    def leaf(self, item: _Item, shape: Shape) -> L.Layer:
+        values = dict(item.values)
+        for key in _INFERRED:
+            if key in {f.name for f in fields(item.kind)} and key not in values and shape:
+                values[key] = shape[0] if item.kind is not L.Linear else math.prod(shape)
+        return _make(item, values, shape)
+
+    def close(self, item: _Item, children: tuple[L.Layer, ...], shape: Shape) -> L.Layer:
+        if item.root:  # the body itself: its errors are the descriptor's own
+            return L.Sequential(item.table["name"], children)
+        key = "branches" if item.kind is L.Parallel else "layers"
+        return _make(item, {**item.values, key: children}, shape)
+
+
+def _children(item: _Item, key: str) -> list[_Item]:
+    items = item.table[key] if item.root else item.values[key]
     if not isinstance(items, list) or not items:
-        raise UsageError(f"{where}: {key!r} must be a non-empty list of layer tables")
-    out = []
-    for i, item in enumerate(items):
-        layer = build_layer(item, shape, f"{where}: {key}[{i}]")
-        shape = layer.output_shape(shape)
-        out.append(layer)
-    return out, shape
+        raise UsageError(f"{item.where}: {key!r} must be a non-empty list of layer tables")
+    return [_Item(child, f"{item.where}: {key}[{i}]") for i, child in enumerate(items)]
 
 
-def build_layer(item: Any, shape: Shape, where: str) -> L.Layer:
-    """One layer table -> a descriptor, with the input sizes filled from ``shape``."""
-    if not isinstance(item, dict):
-        raise UsageError(f"{where}: a layer must be a table/object, got {item!r}")
-    kind, name = item.get("type"), item.get("name")
-    if not isinstance(kind, str) or kind not in KINDS:
-        raise UsageError(f"{where}: type {kind!r}{closest(str(kind), list(KINDS))}; "
-                         f"valid: {', '.join(KINDS)}")
-    if not isinstance(name, str):
-        raise UsageError(f"{where} ({kind}): 'name' must be a string, got {name!r}")
-    where = f"{where} {name!r} ({kind})"
-    cls = KINDS[kind]
-    allowed = {f.name: str(f.type) for f in fields(cls) if f.name != "name"}
-    values: dict[str, Any] = {}
-    for key, value in item.items():
-        if key in ("type", "name"):
-            continue
-        if key not in allowed:
-            raise UsageError(f"{where}: unknown field {key!r}{closest(key, list(allowed))}; "
-                             f"valid: {', '.join(allowed)}")
-        values[key] = value if key in _NESTED else _value(value, allowed[key], where, key)
-    for key in _INFERRED:
-        if key in allowed and key not in values and shape:
-            values[key] = shape[0] if kind != "Linear" else math.prod(shape)
-    if "layers" in values:
-        values["layers"] = tuple(_sequence(values["layers"], shape, where, "layers")[0])
-    if "branches" in values:
-        values["branches"] = tuple(build_layer(b, shape, f"{where}: branches[{i}]")
-                                   for i, b in enumerate(_list(values["branches"], where)))
+def _make(item: _Item, values: dict[str, Any], shape: Shape) -> L.Layer:
     try:
-        layer = cls(name=name, **values)
+        layer = item.kind(name=item.table["name"], **values)
         layer.output_shape(shape)
     except UsageError as e:
-        raise UsageError(f"{where}: {e}") from None
+        raise UsageError(f"{item.where}: {e}") from None
     return layer
-
-
-def _list(value: Any, where: str) -> list[Any]:
-    if not isinstance(value, list) or not value:
-        raise UsageError(f"{where}: 'branches' must be a non-empty list of layer tables")
-    return value
 
 
 def _value(value: Any, annotation: str, where: str, key: str) -> Any:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 from alexprof.torchside import quirks
-from alexprof.counting.analysis import count, module_name
+from alexprof.counting.analysis import count
 from alexprof.counting.formulas import cost_of
-from alexprof.nets import ROOT, Placed, Shape, Unsupported
+from alexprof.nets import Placed, Shape, Unsupported, row_name
 from alexprof.counting.rows import Measured, Report
 from alexprof.nets.net import Net
 
@@ -117,12 +117,13 @@ def _per_layer(report: Report, placed: dict[str, Placed], result: Measured, batc
     once (``relu``, ``relu#2``) are summed, as the peers count per module."""
     groups: dict[str, list[str]] = {}
     for row in report.rows:
-        groups.setdefault(module_name(row.name), []).append(row.name)
+        groups.setdefault(row.path, []).append(row.name)
     rows = {row.name: row for row in report.rows}
     checks = []
-    for module, names in groups.items():
+    for path, names in groups.items():
+        module = row_name(path)
         odd = any(_unsupported(placed[n]) for n in names)
-        got = result.per_layer.get(module)
+        got = result.per_layer.get(path)
         if got is None:  # absent from the peer's output: never read as a measured 0
             peer_gap = odd and result.source in ("ptflops", "aten")
             status, why = ("unmodelled", NO_LINE) if peer_gap else (
@@ -191,8 +192,8 @@ def _aten(report: Report, placed: dict[str, Placed], result: Measured, batch: in
     way (a root module's own functional calls have no child, so only the total has them)."""
     tops: dict[str, tuple[int, bool]] = {}
     for row in report.rows:
-        top = module_name(row.name).split(".", 1)[0]
-        if top != ROOT:
+        top = row.path.split(".", 1)[0]
+        if top:  # not the root's own row
             macs, odd = tops.get(top, (0, False))
             tops[top] = (macs + (row.macs or 0), odd or _unsupported(placed[row.name]))
     checks = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alexprof.counting.analysis import module_name
+from alexprof.nets import row_name
 from alexprof.report.verify import SOURCES, TOTAL, Verification
 from alexprof.counting.conventions import CONVENTIONS
 from alexprof.report.render import (
@@ -112,7 +112,7 @@ def add_verification(table: Table, report: Report, verification: Verification) -
     sources = sorted({c.source for c in verification.checks}, key=list(SOURCES).index)
     table.columns += [Column.token(s) for s in sources]  # one mark per row and source
     for row, cells in zip(report.rows, table.rows):
-        module = module_name(row.name)
+        module = row_name(row.path)
         top = module.split(".", 1)[0]
         cells += [MARKS[verification.status(module if s != "aten" else top, s)] for s in sources]
     if table.total:

@@ -1,12 +1,17 @@
-"""descriptors -> torch.nn.Module.  Imports torch; load it only when measuring.
+"""descriptors <-> torch.nn.Module, both directions declared per kind.  Imports torch;
+load it only when measuring.
 
 The module built from a network is an ``nn.Sequential`` whose children carry
 the descriptor names, so ``named_modules()`` joins with report rows on
-``name``.  Parallel branches become :class:`ParallelModule`.
+``name``.  Parallel branches become :class:`ParallelModule`.  Each leaf kind's
+builder (``@builder``) sits beside its extraction (``@extracts``): the torch module
+type it comes from in a user's network and how its fields are read back
+(:mod:`alexprof.torchside.record`), or None where the descriptor cannot say it exactly.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
@@ -17,6 +22,39 @@ from alexprof.registry import ByType
 
 BUILDERS: ByType[Callable[[Any], nn.Module]] = ByType("torch builder")
 builder = BUILDERS.register  # @builder(L.Conv2d): descriptor -> nn.Module
+
+Reader = Callable[[Any, str], "L.Layer | None"]  # (torch module, descriptor name) -> descriptor
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """Which torch module type a descriptor kind is recorded from, and how."""
+
+    torch_type: type[nn.Module]
+    read: Reader
+
+
+EXTRACTIONS: ByType[Extraction] = ByType("torch extraction")
+
+
+def extracts(kind: type[L.Layer], torch_type: type[nn.Module]) -> Callable[[Reader], Reader]:
+    """Decorator: ``read`` turns a ``torch_type`` module into a ``kind`` descriptor."""
+
+    def add(read: Reader) -> Reader:
+        EXTRACTIONS.register(kind)(Extraction(torch_type, read))
+        return read
+
+    return add
+
+
+def _two(value: Any) -> L.Pair:
+    """A torch module's ``int`` or pair field as the descriptor's pair."""
+    return L.pair(value, "a torch module's field")
+
+
+def reader_of(module: nn.Module) -> Reader | None:
+    """The reader for a module of exactly this torch type, or None (alexprof does not model it)."""
+    return next((e.read for _, e in EXTRACTIONS.items() if type(module) is e.torch_type), None)
 
 
 class ParallelModule(nn.Module):
@@ -89,9 +127,28 @@ def _conv(d: L.Conv2d) -> nn.Module:
                      d.dilation, d.groups, d.bias)
 
 
+@extracts(L.Conv2d, nn.Conv2d)
+def _conv_of(m: nn.Conv2d, name: str) -> L.Layer | None:
+    padding: Any = m.padding
+    if padding == "valid":
+        padding = (0, 0)
+    elif padding == "same":
+        spans = [d * (k - 1) for d, k in zip(m.dilation, m.kernel_size)]
+        if any(s % 2 for s in spans):
+            return None  # asymmetric padding: not a descriptor
+        padding = tuple(s // 2 for s in spans)
+    return L.Conv2d(name, m.in_channels, m.out_channels, _two(m.kernel_size), _two(m.stride),
+                    _two(padding), _two(m.dilation), m.groups, m.bias is not None)
+
+
 @builder(L.Linear)
 def _linear(d: L.Linear) -> nn.Module:
     return nn.Linear(d.in_features, d.out_features, d.bias)
+
+
+@extracts(L.Linear, nn.Linear)
+def _linear_of(m: nn.Linear, name: str) -> L.Layer | None:
+    return L.Linear(name, m.in_features, m.out_features, m.bias is not None)
 
 
 @builder(L.ReLU)
@@ -99,9 +156,22 @@ def _relu(d: L.ReLU) -> nn.Module:
     return nn.ReLU(inplace=d.inplace)
 
 
+@extracts(L.ReLU, nn.ReLU)
+def _relu_of(m: nn.ReLU, name: str) -> L.Layer | None:
+    return L.ReLU(name, m.inplace)
+
+
 @builder(L.MaxPool2d)
 def _maxpool(d: L.MaxPool2d) -> nn.Module:
     return nn.MaxPool2d(d.kernel_size, d.stride, d.padding, d.dilation, ceil_mode=d.ceil_mode)
+
+
+@extracts(L.MaxPool2d, nn.MaxPool2d)
+def _maxpool_of(m: nn.MaxPool2d, name: str) -> L.Layer | None:
+    if m.return_indices:
+        return None
+    return L.MaxPool2d(name, _two(m.kernel_size), _two(m.stride), _two(m.padding), m.ceil_mode,
+                       _two(m.dilation))
 
 
 @builder(L.AvgPool2d)
@@ -109,9 +179,21 @@ def _avgpool(d: L.AvgPool2d) -> nn.Module:
     return nn.AvgPool2d(d.kernel_size, d.stride, d.padding, d.ceil_mode, d.count_include_pad)
 
 
+@extracts(L.AvgPool2d, nn.AvgPool2d)
+def _avgpool_of(m: nn.AvgPool2d, name: str) -> L.Layer | None:
+    return L.AvgPool2d(name, _two(m.kernel_size), _two(m.stride), _two(m.padding), m.ceil_mode,
+                       m.count_include_pad)
+
+
 @builder(L.AdaptiveAvgPool2d)
 def _adaptive(d: L.AdaptiveAvgPool2d) -> nn.Module:
     return nn.AdaptiveAvgPool2d(d.output_size)
+
+
+@extracts(L.AdaptiveAvgPool2d, nn.AdaptiveAvgPool2d)
+def _adaptive_of(m: nn.AdaptiveAvgPool2d, name: str) -> L.Layer | None:
+    size = m.output_size if isinstance(m.output_size, (tuple, list)) else (m.output_size,) * 2
+    return None if None in size else L.AdaptiveAvgPool2d(name, _two(size))
 
 
 @builder(L.LocalResponseNorm)
@@ -119,9 +201,19 @@ def _lrn(d: L.LocalResponseNorm) -> nn.Module:
     return nn.LocalResponseNorm(d.size, d.alpha, d.beta, d.k)
 
 
+@extracts(L.LocalResponseNorm, nn.LocalResponseNorm)
+def _lrn_of(m: nn.LocalResponseNorm, name: str) -> L.Layer | None:
+    return L.LocalResponseNorm(name, m.size, m.alpha, m.beta, m.k)
+
+
 @builder(L.Tanh)
 def _tanh(d: L.Tanh) -> nn.Module:
     return nn.Tanh()
+
+
+@extracts(L.Tanh, nn.Tanh)
+def _tanh_of(m: nn.Tanh, name: str) -> L.Layer | None:
+    return L.Tanh(name)
 
 
 @builder(L.Dropout)
@@ -129,9 +221,19 @@ def _dropout(d: L.Dropout) -> nn.Module:
     return nn.Dropout(d.p)
 
 
+@extracts(L.Dropout, nn.Dropout)
+def _dropout_of(m: nn.Dropout, name: str) -> L.Layer | None:
+    return L.Dropout(name, m.p)
+
+
 @builder(L.Softmax)
 def _softmax(d: L.Softmax) -> nn.Module:
     return nn.Softmax(d.dim)
+
+
+@extracts(L.Softmax, nn.Softmax)
+def _softmax_of(m: nn.Softmax, name: str) -> L.Layer | None:
+    return L.Softmax(name, m.dim if m.dim is not None else 1)
 
 
 @builder(L.BatchNorm2d)
@@ -139,9 +241,19 @@ def _batchnorm(d: L.BatchNorm2d) -> nn.Module:
     return nn.BatchNorm2d(d.num_features, d.eps, affine=d.affine)
 
 
+@extracts(L.BatchNorm2d, nn.BatchNorm2d)
+def _batchnorm_of(m: nn.BatchNorm2d, name: str) -> L.Layer | None:
+    return L.BatchNorm2d(name, m.num_features, m.eps, m.affine)
+
+
 @builder(L.Flatten)
 def _flatten(d: L.Flatten) -> nn.Module:
     return nn.Flatten()
+
+
+@extracts(L.Flatten, nn.Flatten)
+def _flatten_of(m: nn.Flatten, name: str) -> L.Layer | None:
+    return L.Flatten(name) if (m.start_dim, m.end_dim) == (1, -1) else None
 
 
 def to_module(layer: L.Layer) -> nn.Module:

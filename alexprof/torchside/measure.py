@@ -19,25 +19,22 @@ import io
 import re
 
 from alexprof.errors import UsageError
-from alexprof.nets import ROOT, Sequential, Shape
+from alexprof.nets import Sequential, Shape, split_weights_bias
 from alexprof.counting.rows import Measured
 from alexprof.torchside.bridge import leaf_modules, module_of
 from alexprof.nets.net import Net
 
 
-
-
 def measure_params(net: Net | Sequential) -> Measured:
     """``numel`` of each module's own parameters (meta device): ``bias`` apart,
-    every other parameter as weights.  Every module is measured, containers too
-    (their own parameters, usually none)."""
+    every other parameter as weights (the split counting uses).  Every module is
+    measured, containers too (their own parameters, usually none)."""
     module = module_of(net, "meta")
     per_layer: dict[str, dict[str, int]] = {}
-    for name, mod in module.named_modules():
-        own = dict(mod.named_parameters(recurse=False))
-        b = own["bias"].numel() if own.get("bias") is not None else 0
-        w = sum(p.numel() for key, p in own.items() if key != "bias")
-        per_layer[name or ROOT] = {"weights": w, "bias": b, "params": w + b}
+    for name, mod in module.named_modules():  # keyed by torch's names: the root is ""
+        own = mod.named_parameters(recurse=False)
+        w, b = split_weights_bias((key, p.numel()) for key, p in own)
+        per_layer[name] = {"weights": w, "bias": b, "params": w + b}
     total = sum(p.numel() for p in module.parameters())
     return Measured("torch", per_layer, total)
 

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import math
 
+from alexprof.counting.conventions import PTFLOPS, Patched
 from alexprof.counting.formulas import Cost
-from alexprof.nets import (
-    AdaptiveAvgPool2d, AvgPool2d, Conv2d, LocalResponseNorm, MaxPool2d, Placed, ReLU, Softmax,
-    Unsupported,
-)
+from alexprof.nets import Conv2d, LocalResponseNorm, Placed, Unsupported
 
 FLOPCOUNTER_GROUPS = (
     "FlopCounterMode (torch 2.13) ignores groups in a grouped conv's weight gradient: it "
@@ -37,7 +35,8 @@ def flopcounter_grouped_wgrad(placed: Placed, cost: Cost) -> int:
 
 
 def ptflops_functional_extra(placed: Placed) -> int:
-    """Per-sample MACs that ptflops adds to its total through patched functionals.
+    """Per-sample MACs that ptflops adds to its total through patched functionals
+    (which layers call one: :data:`~alexprof.counting.conventions.PTFLOPS`).
 
     ``F.relu``, ``F.*pool*`` and ``F.softmax`` each add their input's element
     count.  ``F.local_response_norm`` calls the patched ``Tensor.mul`` (input
@@ -50,13 +49,15 @@ def ptflops_functional_extra(placed: Placed) -> int:
     layer, shape = placed.layer, placed.in_shape
     if placed.training_only:
         return 0  # ptflops runs model.eval(): side branches do not run at all
-    if isinstance(layer, (ReLU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Softmax)):
+    patched = PTFLOPS.of(layer, placed.name).patched
+    if patched is Patched.INPUT:
         return math.prod(shape)
-    if isinstance(layer, LocalResponseNorm):
+    if patched is Patched.LRN and isinstance(layer, LocalResponseNorm):
         c, h, w = shape
         padded = (c + layer.size // 2 + (layer.size - 1) // 2) * h * w
         return 3 * c * h * w + padded
-    if isinstance(layer, Unsupported) and layer.torch_type in _PTFLOPS_UNSUPPORTED:
+    if (patched is Patched.BY_TORCH_TYPE and isinstance(layer, Unsupported)
+            and layer.torch_type in _PTFLOPS_UNSUPPORTED):
         return math.prod(shape if _PTFLOPS_UNSUPPORTED[layer.torch_type] == "in" else layer.out)
     return 0
 

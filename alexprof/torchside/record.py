@@ -14,7 +14,7 @@ of :data:`BATCH` and measured FLOPs are divided by it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -23,7 +23,8 @@ from torch.utils._pytree import tree_leaves
 
 from alexprof import nets as L
 from alexprof.errors import UsageError
-from alexprof.nets import ROOT, Placed, Shape
+from alexprof.nets import Placed, Shape, row_name, split_weights_bias
+from alexprof.torchside.bridge import reader_of
 from alexprof.torchside.replay import replay, spec_of
 
 BATCH = 2  # not 1: BatchNorm in train mode refuses one value per channel
@@ -31,13 +32,14 @@ BATCH = 2  # not 1: BatchNorm in train mode refuses one value per channel
 
 @dataclass
 class Call:
-    name: str  # dotted module name, '#2', '#3', ... for later calls of the same module
+    name: str  # dotted module name ("" for the root)
     module: nn.Module
     in_shape: Shape
     out_shape: Shape
     needs_grad: bool
     single_output: bool
     spec: Any  # its arguments, for replaying the call alone (see alexprof.torchside.replay)
+    call: int = 1  # the n-th call of this module in the forward
 
 
 @dataclass
@@ -97,10 +99,10 @@ def record(module: nn.Module, input_shape: Shape, train: bool) -> tuple[list[Eve
         ins = [a for a in tree_leaves(args) if isinstance(a, torch.Tensor)]
         outs = [o for o in tree_leaves(out) if isinstance(o, torch.Tensor)]
         events.append(("leaf", Call(
-            name if counts[name] == 1 else f"{name}#{counts[name]}", mod,
+            name, mod,
             tuple(ins[0].shape[1:]) if ins else (), tuple(outs[0].shape[1:]) if outs else (),
             bool(ins) and ins[0].requires_grad, isinstance(out, torch.Tensor),
-            spec_of(args, kwargs))))
+            spec_of(args, kwargs), counts[name])))
 
     hooks = [h for m in names for h in (m.register_forward_pre_hook(pre),
                                         m.register_forward_hook(post, with_kwargs=True))]
@@ -114,58 +116,17 @@ def record(module: nn.Module, input_shape: Shape, train: bool) -> tuple[list[Eve
     return events, owns
 
 
-# --- torch module -> descriptor ------------------------------------------------------------
-
-def _conv(m: nn.Conv2d, name: str) -> L.Layer | None:
-    padding: Any = m.padding
-    if padding == "valid":
-        padding = (0, 0)
-    elif padding == "same":
-        spans = [d * (k - 1) for d, k in zip(m.dilation, m.kernel_size)]
-        if any(s % 2 for s in spans):
-            return None  # asymmetric padding: not a descriptor
-        padding = tuple(s // 2 for s in spans)
-    return L.Conv2d(name, m.in_channels, m.out_channels, m.kernel_size, m.stride, padding,
-                    m.dilation, m.groups, m.bias is not None)
-
-
-def _maxpool(m: nn.MaxPool2d, name: str) -> L.Layer | None:
-    if m.return_indices:
-        return None
-    return L.MaxPool2d(name, m.kernel_size, m.stride, m.padding, m.ceil_mode, m.dilation)
-
-
-def _pair(value: Any) -> tuple[Any, Any]:
-    return (value, value) if not isinstance(value, (tuple, list)) else tuple(value)  # type: ignore[return-value]
-
-
-_MAPPERS: dict[type, Callable[[Any, str], L.Layer | None]] = {
-    nn.Conv2d: _conv,
-    nn.Linear: lambda m, n: L.Linear(n, m.in_features, m.out_features, m.bias is not None),
-    nn.ReLU: lambda m, n: L.ReLU(n, m.inplace),
-    nn.Tanh: lambda m, n: L.Tanh(n),
-    nn.MaxPool2d: _maxpool,
-    nn.AvgPool2d: lambda m, n: L.AvgPool2d(n, m.kernel_size, m.stride, m.padding, m.ceil_mode,
-                                           m.count_include_pad),
-    nn.AdaptiveAvgPool2d: lambda m, n: (None if None in _pair(m.output_size)
-                                        else L.AdaptiveAvgPool2d(n, _pair(m.output_size))),
-    nn.LocalResponseNorm: lambda m, n: L.LocalResponseNorm(n, m.size, m.alpha, m.beta, m.k),
-    nn.Dropout: lambda m, n: L.Dropout(n, m.p),
-    nn.Softmax: lambda m, n: L.Softmax(n, m.dim if m.dim is not None else 1),
-    nn.BatchNorm2d: lambda m, n: L.BatchNorm2d(n, m.num_features, m.eps, m.affine),
-    nn.Flatten: lambda m, n: L.Flatten(n) if (m.start_dim, m.end_dim) == (1, -1) else None,
-}
-
+# --- torch module -> descriptor (each kind's reader: alexprof.torchside.bridge) --------------
 
 def descriptor(call: Call) -> L.Layer | None:
     """The descriptor of a leaf call, or None when alexprof does not model it exactly
     (an unknown type, or a mapped one whose shape rule disagrees with what ran)."""
-    mapper = _MAPPERS.get(type(call.module))
-    if mapper is None or not call.single_output:
+    read = reader_of(call.module)
+    if read is None or not call.single_output:
         return None
-    name = call.name.rsplit(".", 1)[-1].split("#")[0]
+    name = call.name.rsplit(".", 1)[-1]
     try:
-        layer = mapper(call.module, name if name.replace("_", "").isalnum() else "layer")
+        layer = read(call.module, name if name.replace("_", "").isalnum() else "layer")
         if layer is None or layer.output_shape(call.in_shape) != call.out_shape:
             return None
     except UsageError:  # ShapeError included: a per-sample rule that does not fit
@@ -176,14 +137,9 @@ def descriptor(call: Call) -> L.Layer | None:
 # --- placed leaves -----------------------------------------------------------------------
 
 def own_params(module: nn.Module, recurse: bool) -> tuple[int, int]:
-    """(weights, bias) numel: parameters named ``bias`` apart from all others."""
-    weights = bias = 0
-    for key, p in module.named_parameters(recurse=recurse):
-        if key.rsplit(".", 1)[-1] == "bias":
-            bias += p.numel()
-        else:
-            weights += p.numel()
-    return weights, bias
+    """(weights, bias) numel, split as everywhere (:func:`~alexprof.nets.split_weights_bias`)."""
+    named = module.named_parameters(recurse=recurse)
+    return split_weights_bias((key, p.numel()) for key, p in named)
 
 
 def placed_leaves(module: nn.Module, input_shape: Shape,
@@ -194,15 +150,15 @@ def placed_leaves(module: nn.Module, input_shape: Shape,
     modules with children, for a batch of :data:`BATCH`.
     """
     events, owns = record(module, input_shape, train=True)
-    in_eval = {e[1].name.split("#")[0] if e[0] == "leaf" else e[1]
+    in_eval = {e[1].name if e[0] == "leaf" else e[1]
                for e in record(module, input_shape, False)[0]} | {""}
     by_name = dict(module.named_modules())
     placed: list[Placed] = []
     seen: set[str] = set()
     for kind, item in events + [("exit", "")]:
         if kind == "leaf":
-            seen.add(item.name.split("#")[0])
-            placed.append(_leaf(item, item.name.split("#")[0] not in in_eval))
+            seen.add(item.name)
+            placed.append(_leaf(item, item.name not in in_eval))
         elif item not in seen:  # a module with children: its own row, at its first exit
             seen.add(item)
             own = _own(item, by_name[item], owns.get(item, Own()), own_flops.get(item, (0, 0)),
@@ -232,7 +188,7 @@ def _leaf(call: Call, training_only: bool) -> Placed:
         layer = L.Unsupported(call.name.rsplit(".", 1)[-1], type(call.module).__name__,
                               call.out_shape, weights, bias, fwd // BATCH, bwd // BATCH)
     return Placed(call.name, layer, call.in_shape, call.out_shape, call.needs_grad,
-                  training_only)
+                  training_only, call.call)
 
 
 def _own(name: str, mod: nn.Module, own: Own, flops: tuple[int, int],
@@ -241,7 +197,6 @@ def _own(name: str, mod: nn.Module, own: Own, flops: tuple[int, int],
     if not (own.ops or weights or bias or any(flops)):
         return None
     label = f"{type(mod).__name__} own: {' '.join(own.ops) or 'parameters'}"
-    row = name or ROOT
-    layer = L.Unsupported(row.rsplit(".", 1)[-1], label, own.out_shape, weights, bias,
+    layer = L.Unsupported(row_name(name).rsplit(".", 1)[-1], label, own.out_shape, weights, bias,
                           flops[0] // BATCH, flops[1] // BATCH)
-    return Placed(row, layer, own.in_shape or (), own.out_shape, True, training_only)
+    return Placed(name, layer, own.in_shape or (), own.out_shape, True, training_only)

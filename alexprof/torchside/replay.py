@@ -22,7 +22,7 @@ from torch.utils._pytree import tree_leaves
 from torch.utils.flop_counter import FlopCounterMode
 
 from alexprof.errors import UsageError
-from alexprof.nets import ROOT, Shape
+from alexprof.nets import Shape
 
 Spec = tuple[list[Any], dict[str, Any]]  # (args, kwargs); a tensor as ("tensor", shape, dtype, grad)
 
@@ -89,7 +89,7 @@ def record_calls(module: nn.Module, input_shape: Shape, batch: int,
 def replay_counts(module: nn.Module, input_shape: Shape, batch: int,
                   own: bool) -> dict[str, tuple[int, int]]:
     """(forward, backward) FLOPs per leaf module, summed over its calls; with ``own``
-    also each module with children's own FLOPs (the root's under ``(root)``)."""
+    also each module with children's own FLOPs; keyed by torch's module names (root: "")."""
     totals: dict[str, tuple[int, int]] = {}
     for name, mod, spec in record_calls(module, input_shape, batch, leaves_only=not own):
         f, b = replay(mod, spec)
@@ -103,7 +103,7 @@ def replay_counts(module: nn.Module, input_shape: Shape, batch: int,
         for child, _ in mod.named_children():
             cf, cb = totals.get(f"{name}.{child}" if name else child, (0, 0))
             f, b = f - cf, b - cb
-        counts[name or ROOT] = (f, b)
+        counts[name] = (f, b)
     return counts
 
 

@@ -11,7 +11,7 @@ import sys
 from typing import Any, Callable
 
 from alexprof.errors import UsageError, one_line
-from alexprof.nets import ROOT, Sequential, Shape, fmt_shape
+from alexprof.nets import Sequential, Shape, fmt_shape
 from alexprof.nets.net import Net
 
 
@@ -59,8 +59,7 @@ def load_module(ref: str, factory: Callable[[], Any], input_shape: Shape) -> Net
 
     build = meta_factory(ref, factory)
     try:
-        counts = replay_counts(build(), input_shape, extract.BATCH, own=True)
-        own = {("" if k == ROOT else k): v for k, v in counts.items()}
+        own = replay_counts(build(), input_shape, extract.BATCH, own=True)
         module = build()
         leaves = extract.placed_leaves(module, input_shape, own)
     except UsageError:
