@@ -34,12 +34,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alexprof import nets as L
-from alexprof.errors import UsageError, closest
+from alexprof.errors import UsageError, choose
 from alexprof.memory.step import Step, forward, param_shapes, passthrough
 from alexprof.memory.training import optimizer_step, training_loss
 from alexprof.memory.engine import Buffer, Event, Param, Tape, Var
 from alexprof.memory import lrn, rules  # noqa: F401  (the explicit index: registers every memory rule)
-from alexprof.memory.stages import STAGES, StageMemory
+from alexprof.memory.stages import Stage, StageMemory, check_modelled
+from alexprof.memory.vocab import Category, Holder, Saved
 from alexprof.nets.net import Net
 
 OPTIMIZERS = ("none", "sgd", "sgd-momentum", "adam")
@@ -73,7 +74,7 @@ class Prediction:
     dtype: str
     optimizer: str
     stages: tuple[StageMemory, ...]
-    breakdown: dict[str, int]
+    breakdown: dict[Category, int]  # bytes per part (Category.parts()), at the end of forward
     kept: tuple[Kept, ...]
     events: tuple[Event, ...] = field(repr=False, default=())
     notes: tuple[str, ...] = ()
@@ -82,14 +83,8 @@ class Prediction:
     def peak(self) -> int:
         return max(s.peak for s in self.stages)
 
-    def stage(self, name: str) -> StageMemory:
+    def stage(self, name: Stage) -> StageMemory:
         return next(s for s in self.stages if s.stage == name)
-
-
-def check_choice(what: str, value: str, valid: tuple[str, ...]) -> str:
-    if value not in valid:
-        raise UsageError(f"{what} {value!r}{closest(value, list(valid))}; valid: {', '.join(valid)}")
-    return value
 
 
 def predict(net: Net, input_shape: tuple[int, ...] | None = None, batch: int = 1,
@@ -100,54 +95,52 @@ def predict(net: Net, input_shape: tuple[int, ...] | None = None, batch: int = 1
     ``foreach`` picks the optimizer implementation (default: as torch does,
     ``foreach`` on CUDA, the single-tensor loop on CPU).
     """
-    check_choice("--dtype", dtype, DTYPES)
-    check_choice("--optimizer", optimizer, OPTIMIZERS)
-    check_choice("--device", device, DEVICES)
+    choose(DTYPES, dtype, "--dtype", option=True)
+    choose(OPTIMIZERS, optimizer, "--optimizer", option=True)
+    choose(DEVICES, device, "--device", option=True)
     if batch < 1:
         raise UsageError(f"--batch {batch} must be a positive integer")
-    if net.recorded is not None:
-        raise UsageError(f"model {net.name!r} is a user module recorded from torch; memtrace "
-                         "models networks written as descriptors (a zoo name or a --spec file)")
+    check_modelled(net)
     shape = tuple(input_shape or net.input_shape)
     stored = max(batch, net.stored_batch or batch)
     tape = Tape(device, dtype)
     step = Step(tape, batch)
-    marks: dict[str, tuple[int, int]] = {}
+    marks: dict[Stage, tuple[int, int]] = {}
 
-    def stage(name: str) -> None:
+    def stage(name: Stage) -> None:
         marks[name] = (tape.allocated, tape.peak)
 
-    tape.begin("input")
-    x = tape.alloc("input", "x", "input", (stored, *shape))
-    tape.alloc("input", "y", "input", (stored,), "int64")
-    stage("input")
-    tape.begin("model")
+    tape.begin(Stage.INPUT)
+    x = tape.alloc("input", "x", Category.INPUTS, (stored, *shape))
+    tape.alloc("input", "y", Category.INPUTS, (stored,), "int64")
+    stage(Stage.INPUT)
+    tape.begin(Stage.MODEL)
     params = _build(step, net.body, shape)
-    stage("model")
-    tape.begin("forward")
+    stage(Stage.MODEL)
+    tape.begin(Stage.FORWARD)
     out = run_sequential(step, net.body, Var(x), shape, "")
-    out.buf.category = "output"  # the logits, referenced by the training loop
-    stage("forward")
+    out.buf.category = Category.OUTPUT  # the logits, referenced by the training loop
+    stage(Stage.FORWARD)
     at_forward = dict(tape.live)
     kept = _kept(at_forward, tape.reasons)  # now: holders change as backward releases them
-    tape.begin("loss")
+    tape.begin(Stage.LOSS)
     loss = training_loss(step, out)
-    stage("loss")
-    tape.begin("backward")
+    stage(Stage.LOSS)
+    tape.begin(Stage.BACKWARD)
     tape.backward(loss)
-    stage("backward")
+    stage(Stage.BACKWARD)
     gradients = sum(p.grad.nbytes for p in params if p.grad is not None)
-    tape.begin("step")
+    tape.begin(Stage.STEP)
     state = optimizer_step(tape, params, optimizer, device == "cuda" if foreach is None else foreach)
-    stage("step")
-    tape.begin("zero_grad")
+    stage(Stage.STEP)
+    tape.begin(Stage.ZERO_GRAD)
     for p in params:
         if p.grad is not None:
-            tape.drop(p.grad, "grad")
+            tape.drop(p.grad, Holder.GRAD)
             p.grad = None
-    stage("zero_grad")
+    stage(Stage.ZERO_GRAD)
     stages, prev = [], 0
-    for name in STAGES:
+    for name in Stage:
         allocated, peak = marks[name]
         stages.append(StageMemory(name, allocated, peak, allocated - prev))
         prev = allocated
@@ -163,8 +156,8 @@ def _build(step: Step, body: L.Sequential, shape: tuple[int, ...]) -> list[Param
     for placed in L.walk(body, shape):
         for key, pshape, kind in param_shapes(placed.layer):
             dt = "int64" if kind == "int64" else None
-            category = "parameters" if kind == "param" else "buffers"
-            buf = step.tape.alloc(placed.name, key, category, pshape, dt, "param")
+            category = Category.PARAMETERS if kind == "param" else Category.BUFFERS
+            buf = step.tape.alloc(placed.name, key, category, pshape, dt, Holder.PARAM)
             if kind == "param":
                 param = Param(f"{placed.name}.{key}", buf)
                 step.params[param.name] = param
@@ -174,10 +167,10 @@ def _build(step: Step, body: L.Sequential, shape: tuple[int, ...]) -> list[Param
 
 def run_sequential(step: Step, seq: L.Sequential, x: Var, shape: tuple[int, ...], prefix: str) -> Var:
     """``nn.Sequential.forward``: its local ``input`` is rebound child after child."""
-    step.tape.hold(x.buf, "py")
+    step.tape.hold(x.buf, Holder.PY)
     for child in seq.layers:
         y = _run(step, child, x, shape, prefix)
-        step.tape.drop(x.buf, "py")
+        step.tape.drop(x.buf, Holder.PY)
         x, shape = y, child.output_shape(shape)
     return x
 
@@ -199,11 +192,11 @@ def _run_side(step: Step, side: L.Side, x: Var, shape: tuple[int, ...], prefix: 
     t = step.tape
     seq = L.Sequential(side.name, side.layers)
     out = run_sequential(step, seq, x, shape, prefix)
-    t.hold(out.buf, "module")  # self.output = out
-    t.drop(out.buf, "py")
-    out.buf.category = "output"
+    t.hold(out.buf, Holder.MODULE)  # self.output = out
+    t.drop(out.buf, Holder.PY)
+    out.buf.category = Category.OUTPUT
     step.sides.append((side.loss_weight, out))
-    return Var(t.hold(x.buf, "py"), x.fn)
+    return Var(t.hold(x.buf, Holder.PY), x.fn)
 
 
 def _run_parallel(step: Step, par: L.Parallel, x: Var, shape: tuple[int, ...], prefix: str) -> Var:
@@ -213,52 +206,52 @@ def _run_parallel(step: Step, par: L.Parallel, x: Var, shape: tuple[int, ...], p
     out_shape = par.output_shape(shape)
     name = prefix.rstrip(".")
     if par.merge == "concat":
-        buf = t.alloc(name, "output", "activations", (step.batch, *out_shape))
+        buf = t.alloc(name, "output", Category.ACTIVATIONS, (step.batch, *out_shape))
         total = Var(buf, t.node(name, "CatBackward0", [o.fn for o in outs], [], passthrough))
     else:
-        total = Var(t.hold(outs[0].buf, "py"), outs[0].fn)
+        total = Var(t.hold(outs[0].buf, Holder.PY), outs[0].fn)
         for o in outs[1:]:
-            buf = t.alloc(name, "output", "activations", (step.batch, *out_shape))
+            buf = t.alloc(name, "output", Category.ACTIVATIONS, (step.batch, *out_shape))
             node = t.node(name, "AddBackward0", [total.fn, o.fn], [], passthrough)
-            t.drop(total.buf, "py")
+            t.drop(total.buf, Holder.PY)
             total = Var(buf, node)
     for o in outs:
-        t.drop(o.buf, "py")
+        t.drop(o.buf, Holder.PY)
     return total
 
 
-def _breakdown(at_forward: dict[int, Buffer], logits: Buffer, marks: dict[str, tuple[int, int]],
-               gradients: int, state: list[Buffer]) -> dict[str, int]:
-    def total(category: str) -> int:
+def _breakdown(at_forward: dict[int, Buffer], logits: Buffer, marks: dict[Stage, tuple[int, int]],
+               gradients: int, state: list[Buffer]) -> dict[Category, int]:
+    def total(category: Category) -> int:
         return sum(b.nbytes for b in at_forward.values() if b.category == category)
 
-    kept = sum(b.nbytes for b in at_forward.values()
-               if b.category not in ("input", "parameters", "buffers", "output"))
+    kept = sum(b.nbytes for b in at_forward.values() if b.category not in
+               (Category.INPUTS, Category.PARAMETERS, Category.BUFFERS, Category.OUTPUT))
     return {
-        "inputs": total("input"),
-        "parameters": total("parameters"),
-        "buffers": total("buffers"),
-        "activations": kept,
-        "output": logits.nbytes,
-        "loss": marks["loss"][0] - marks["forward"][0],
-        "gradients": gradients,
-        "optimizer_state": sum(b.nbytes for b in state),
+        Category.INPUTS: total(Category.INPUTS),
+        Category.PARAMETERS: total(Category.PARAMETERS),
+        Category.BUFFERS: total(Category.BUFFERS),
+        Category.ACTIVATIONS: kept,
+        Category.OUTPUT: logits.nbytes,
+        Category.LOSS: marks[Stage.LOSS][0] - marks[Stage.FORWARD][0],
+        Category.GRADIENTS: gradients,
+        Category.OPTIMIZER_STATE: sum(b.nbytes for b in state),
     }
 
 
 def _kept(at_forward: dict[int, Buffer], reasons: dict[str, str]) -> tuple[Kept, ...]:
     rows = []
     for buf in at_forward.values():
-        if buf.category in ("input", "parameters", "buffers"):
+        if buf.category in (Category.INPUTS, Category.PARAMETERS, Category.BUFFERS):
             continue  # the logits stay: the training loop keeps them
         who = []
         for holder, n in buf.holders.items():
-            if n and holder.startswith("saved:"):
-                name = holder[len("saved:"):]
+            if n and isinstance(holder, Saved):
+                name = holder.node
                 who.append(f"{name.replace(':', ' ')}: {reasons.get(name) or 'for its gradient'}")
-            elif n and holder == "py":
+            elif n and holder is Holder.PY:
                 who.append("the training loop: out = model(x)")
-            elif n and holder == "module":
+            elif n and holder is Holder.MODULE:
                 who.append("its SideModule (.output), for the auxiliary loss")
         rows.append(Kept(buf.layer, buf.role, buf.shape, buf.dtype, buf.nbytes, tuple(dict.fromkeys(who))))
     return tuple(rows)
