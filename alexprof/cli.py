@@ -117,7 +117,7 @@ def _report_command(kind: str, model: str, input: str | None, batch: str, fmt: s
     from alexprof.counting.analysis import count
     from alexprof.report.plots import check_plot, report_chart
     from alexprof.report.render import check_format, emit
-    from alexprof.report.views import FLOP_SOURCES, PARAM_SOURCES, render
+    from alexprof.report.views import FLOP_SOURCES, PARAM_SOURCES, counts_text
 
     check_format(fmt)
     plot = check_plot(plot, force)
@@ -131,7 +131,7 @@ def _report_command(kind: str, model: str, input: str | None, batch: str, fmt: s
         sources = PARAM_SOURCES if kind == "params" else FLOP_SOURCES
         verification = run_verify(net, shape, report.batch,
                                   measure_all(net, shape, report.batch, sources))
-    emit(render(report, kind, fmt, verification, _color(output)), output, force)
+    emit(counts_text(report, kind, fmt, verification, _color(output)), output, force)
     if plot is not None:
         report_chart(report, kind, plot)
     if verification is not None and verification.failed:

@@ -37,7 +37,7 @@ def compare(
     network uses its own input. Example: [bold]alexprof compare lenet5 alexnet vgg16 googlenet[/bold]
     """
     from alexprof.counting.conventions import get_convention
-    from alexprof.report.lineup import entry, render
+    from alexprof.report.lineup import entry, lineup_text
     from alexprof.report.render import check_format, emit
 
     check_format(fmt)
@@ -48,4 +48,4 @@ def compare(
                          "(alexprof models lists them)")
     shape, n = parse_input(input), parse_batch(batch)
     entries = [entry(resolve_model(ref, shape), shape, n, convention) for ref in refs]
-    emit(render(entries, n, convention, fmt), output, force)
+    emit(lineup_text(entries, n, convention, fmt), output, force)

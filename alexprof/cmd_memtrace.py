@@ -15,7 +15,7 @@ from alexprof.cli import (
     FormatOpt, ForceOpt, InputOpt, ModelArg, OutputOpt, PlotOpt, SpecOpt, _color, app, model_ref,
     parse_input, resolve_model,
 )
-from alexprof.errors import CheckFailed, UsageError
+from alexprof.errors import CheckFailed, UsageError, choose
 
 DeviceOpt = Annotated[str, typer.Option(
     "--device", "-d", help="cuda | cpu | auto (cuda when available, else cpu; with "
@@ -48,9 +48,7 @@ def parse_batches(text: str) -> list[int]:
 
 
 def resolve_device(device: str, predict_only: bool) -> str:
-    from alexprof.memory.predict import check_choice
-
-    check_choice("--device", device, ("auto", "cuda", "cpu"))
+    choose(("auto", "cuda", "cpu"), device, "--device", option=True)
     if predict_only:
         return "cuda" if device == "auto" else device
     from alexprof.torchside.tracer import cuda_available
@@ -80,18 +78,16 @@ def memtrace(
     explain exits 1.
     Example: [bold]alexprof memtrace alexnet --device cpu --batch 1,2,4[/bold]
     """
-    from alexprof.memory.predict import DTYPES, OPTIMIZERS, check_choice, predict
+    from alexprof.memory.predict import DTYPES, OPTIMIZERS, predict
+    from alexprof.memory.stages import check_modelled
     from alexprof.report.memreport import MemRun
-    from alexprof.report.memviews import render
+    from alexprof.report.memviews import memtrace_text
     from alexprof.report.render import check_format, emit
 
     check_format(fmt)
-    check_choice("--dtype", dtype, DTYPES)
-    check_choice("--optimizer", optimizer, OPTIMIZERS)
-    net = resolve_model(model_ref(model, None, spec), parse_input(input))
-    if net.recorded is not None:
-        raise UsageError(f"model {net.name!r} is a user module recorded from torch; memtrace "
-                         "models networks written as descriptors (a zoo name or a --spec file)")
+    choose(DTYPES, dtype, "--dtype", option=True)
+    choose(OPTIMIZERS, optimizer, "--optimizer", option=True)
+    net = check_modelled(resolve_model(model_ref(model, None, spec), parse_input(input)))
     shape = parse_input(input) or net.input_shape
     batches = parse_batches(batch or str(net.batch))
     if plot is not None and len(batches) > 1:
@@ -113,7 +109,7 @@ def memtrace(
             failure = _oom(e, pred)
             break
     if runs:
-        emit(render(runs, fmt, _color(output)), output, force)
+        emit(memtrace_text(runs, fmt, _color(output)), output, force)
     if plot is not None and runs:
         _plot(runs[0], plot)
     if failure is not None:

@@ -82,9 +82,9 @@ def roofline(
     cores = None if threads is None else parse_count(threads, "--threads")
     result = compute(model_ref(model, user_model, spec), input, batch, dtype, target, measure,
                      device, times, cores)
-    from alexprof.report.roofline_view import render
+    from alexprof.report.roofline_view import roofline_text
 
-    emit(render(result, fmt, _color(output)), output, force)
+    emit(roofline_text(result, fmt, _color(output)), output, force)
     if plot_path is not None:
         from alexprof.report.plots import roofline_chart
 

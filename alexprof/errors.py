@@ -7,7 +7,7 @@ raises :class:`UsageError`; the CLI prints its one-line message and exits 2.
 
 from __future__ import annotations
 
-from typing import Mapping, TypeVar
+from typing import Mapping, TypeVar, Union, overload
 
 T = TypeVar("T")
 
@@ -34,14 +34,23 @@ class CheckFailed(AlexprofError):
     exit_code = 1
 
 
-def choose(table: Mapping[str, T], name: str, what: str, hint: str = "") -> T:
-    """``table[name]``, or a one-line UsageError: 'unknown WHAT NAME (did you mean X?);
-    valid: A, B' (plus ``hint``).  The one lookup every named choice goes through."""
-    try:
-        return table[name]
-    except KeyError:
-        raise UsageError(f"unknown {what} {name!r}{closest(name, list(table))}; "
-                         f"valid: {', '.join(table)}{hint}") from None
+@overload
+def choose(table: Mapping[str, T], name: str, what: str, hint: str = "", *,
+           option: bool = False) -> T: ...
+@overload
+def choose(table: tuple[str, ...], name: str, what: str, hint: str = "", *,
+           option: bool = False) -> str: ...
+def choose(table: Union[Mapping[str, T], tuple[str, ...]], name: str, what: str, hint: str = "",
+           *, option: bool = False) -> Union[T, str]:
+    """``table[name]`` (for a tuple of names: ``name``), or a one-line UsageError:
+    'unknown WHAT NAME (did you mean X?); valid: A, B' (plus ``hint``); with ``option``,
+    WHAT is the option itself: '--dtype NAME (did you mean X?); valid: A, B'.
+    The one lookup every named choice goes through."""
+    if name in table:
+        return table[name] if isinstance(table, Mapping) else name
+    head = what if option else f"unknown {what}"
+    raise UsageError(f"{head} {name!r}{closest(name, list(table))}; "
+                     f"valid: {', '.join(table)}{hint}")
 
 
 def closest(name: str, choices: list[str]) -> str:

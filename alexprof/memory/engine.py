@@ -6,14 +6,11 @@ as a sequence of storage allocations and frees, without torch.  It thinks in
 passed through a view share the storage they came from, so it is counted once.
 
 A :class:`Buffer` is one storage.  It stays alive while anything holds it,
-and holders are named so that a report can say *why* it is alive:
-
-* ``py``: a Python reference (a local variable of a ``forward``, the training
-  loop's ``x``, ``out``, ``loss``);
-* ``saved:<node>``: an autograd node keeps it for backward;
-* ``inbuf``: the engine's input buffer of a node waiting to run;
-* ``out``: a node's output list while the engine routes it;
-* ``grad``: ``param.grad``; ``state``: optimizer state; ``param``: the module.
+and holders are named so that a report can say *why* it is alive: each is a
+:class:`~alexprof.memory.vocab.Holder` (a Python reference, the engine's input
+buffer, ``param.grad``, ...) or a :class:`~alexprof.memory.vocab.Saved` naming the
+autograd node that keeps it for backward.  What the storage is, its
+:class:`~alexprof.memory.vocab.Category`, says where the report counts it.
 
 The backward pass follows the engine of torch 2.13 on one device (the CPU
 engine, and the CUDA device thread, run one node at a time):
@@ -44,6 +41,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
+from alexprof.memory.stages import Stage
+from alexprof.memory.vocab import Category, Holder, HolderKey, Saved, holder_key
+
 ITEMSIZE = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int64": 8, "bool": 1}
 CUDA_BLOCK = 512  # the CUDA caching allocator rounds every block up to a multiple of 512 bytes
 
@@ -63,12 +63,12 @@ class Buffer:
     id: int
     layer: str  # the layer (or stage) that allocated it
     role: str  # "output", "indices", "mask", "grad_weight", ...
-    category: str  # input | parameters | activations | output | loss | gradients | optimizer | temporary
+    category: Category
     dtype: str
     shape: tuple[int, ...]  # full shape, batch included
     nbytes: int
-    stage: str = ""
-    holders: Counter = field(default_factory=Counter)
+    stage: Stage = Stage.INPUT  # the stage that allocated it
+    holders: Counter[HolderKey] = field(default_factory=Counter)
 
     @property
     def elements(self) -> int:
@@ -77,7 +77,7 @@ class Buffer:
 
 @dataclass(frozen=True)
 class Event:
-    stage: str
+    stage: Stage
     sign: int  # +1 allocated, -1 freed
     buffer: Buffer
     allocated: int  # bytes alive right after the event
@@ -133,20 +133,20 @@ class Tape:
         self.live: dict[int, Buffer] = {}
         self.allocated = 0
         self.peak = 0
-        self.stage = ""
+        self.stage = Stage.INPUT  # until begin() names the first stage
         self.events: list[Event] = []
         self.reasons: dict[str, str] = {}  # node name -> what it keeps, and why
         self._ids = 0
         self._seq = 0
 
     # -- storages ---------------------------------------------------------------------------
-    def alloc(self, layer: str, role: str, category: str, shape: tuple[int, ...],
-              dtype: str | None = None, holder: str = "py") -> Buffer:
+    def alloc(self, layer: str, role: str, category: Category, shape: tuple[int, ...],
+              dtype: str | None = None, holder: HolderKey = Holder.PY) -> Buffer:
         dt = dtype or self.dtype
         self._ids += 1
-        buf = Buffer(self._ids, layer, role, category, dt, tuple(shape),
+        buf = Buffer(self._ids, layer, role, Category(category), dt, tuple(shape),
                      storage_bytes(math.prod(shape), dt, self.device), self.stage)
-        buf.holders[holder] += 1
+        buf.holders[holder_key(holder)] += 1
         self.live[buf.id] = buf
         self.allocated += buf.nbytes
         self.peak = max(self.peak, self.allocated)
@@ -155,35 +155,36 @@ class Tape:
 
     def number(self, layer: str, role: str = "python number") -> Buffer:
         """A Python scalar wrapped as a float64/int64 CPU tensor (0 bytes on the GPU's books)."""
-        buf = self.alloc(layer, role, "temporary", (), "float64")
+        buf = self.alloc(layer, role, Category.TEMPORARY, (), "float64")
         if self.device != "cpu" and buf.nbytes:
             self.allocated -= buf.nbytes
             buf.nbytes = 0
             self.events[-1] = Event(self.stage, +1, buf, self.allocated)
         return buf
 
-    def like(self, buf: Buffer, layer: str, role: str, category: str = "temporary",
-             holder: str = "py") -> Buffer:
+    def like(self, buf: Buffer, layer: str, role: str, category: Category = Category.TEMPORARY,
+             holder: HolderKey = Holder.PY) -> Buffer:
         return self.alloc(layer, role, category, buf.shape, buf.dtype, holder)
 
-    def hold(self, buf: Buffer, holder: str) -> Buffer:
+    def hold(self, buf: Buffer, holder: HolderKey) -> Buffer:
         if buf.id not in self.live:
             raise RuntimeError(f"model error: {buf.layer} {buf.role} is held after it was freed")
-        buf.holders[holder] += 1
+        buf.holders[holder_key(holder)] += 1
         return buf
 
-    def drop(self, buf: Buffer, holder: str) -> None:
-        if buf.holders[holder] < 1:
-            raise RuntimeError(f"model error: {buf.layer} {buf.role} is not held by {holder!r}")
-        buf.holders[holder] -= 1
+    def drop(self, buf: Buffer, holder: HolderKey) -> None:
+        key = holder_key(holder)
+        if buf.holders[key] < 1:
+            raise RuntimeError(f"model error: {buf.layer} {buf.role} is not held by {str(key)!r}")
+        buf.holders[key] -= 1
         if not +buf.holders:
             del self.live[buf.id]
             self.allocated -= buf.nbytes
             self.events.append(Event(self.stage, -1, buf, self.allocated))
 
-    def begin(self, stage: str) -> None:
+    def begin(self, stage: Stage) -> None:
         """Start a stage: its peak starts at what is allocated now (reset_peak_memory_stats)."""
-        self.stage = stage
+        self.stage = Stage(stage)
         self.peak = self.allocated
 
     # -- autograd ---------------------------------------------------------------------------
@@ -198,12 +199,13 @@ class Tape:
         name = f"{layer}:{kind}"
         self.reasons[name] = why
         for buf in saved:
-            self.hold(buf, f"saved:{name}")
+            self.hold(buf, Saved(name))
         return Node(self._seq, name, layer, tuple(inputs), tuple(saved), backward)
 
     def backward(self, root: Var) -> None:
         """``root.backward()``: a seed of ones, then the engine until the graph is done."""
-        seed = self.alloc("loss", "seed", "temporary", root.buf.shape, root.buf.dtype, "seed")
+        seed = self.alloc("loss", "seed", Category.TEMPORARY, root.buf.shape, root.buf.dtype,
+                          Holder.SEED)
         if isinstance(root.fn, Node):
             _count_deps(root.fn)
             self._deliver(root.fn, seed)
@@ -212,16 +214,16 @@ class Tape:
                 node = heapq.heappop(ready)[2]
                 for nxt in self._run(node):
                     heapq.heappush(ready, (-nxt.seq, nxt.seq, nxt))
-        self.drop(seed, "seed")
+        self.drop(seed, Holder.SEED)
 
     def _run(self, node: Node) -> list[Node]:
         grad = node.inbuf
         outs = node.backward(self, node, grad) if grad is not None else [None] * len(node.edges)
         if grad is not None:
-            self.drop(grad, "inbuf")
+            self.drop(grad, Holder.INBUF)
         node.inbuf = None
         for buf in node.saved:
-            self.drop(buf, f"saved:{node.name}")
+            self.drop(buf, Saved(node.name))
         ready = []
         for edge, g in zip(node.edges, outs):
             if isinstance(edge, Param):
@@ -235,26 +237,26 @@ class Tape:
                     ready.append(edge)
         for g in outs:
             if g is not None:
-                self.drop(g, "out")
+                self.drop(g, Holder.OUT)
         return ready
 
     def _deliver(self, node: Node, grad: Buffer) -> None:
         old = node.inbuf
         if old is None:
-            node.inbuf = self.hold(grad, "inbuf")
-        elif +old.holders == Counter(inbuf=1):  # old.add_(grad): no new storage
+            node.inbuf = self.hold(grad, Holder.INBUF)
+        elif +old.holders == Counter({Holder.INBUF: 1}):  # old.add_(grad): no new storage
             pass
-        elif +grad.holders == Counter(out=1):  # grad.add_(old)
-            node.inbuf = self.hold(grad, "inbuf")
-            self.drop(old, "inbuf")
+        elif +grad.holders == Counter({Holder.OUT: 1}):  # grad.add_(old)
+            node.inbuf = self.hold(grad, Holder.INBUF)
+            self.drop(old, Holder.INBUF)
         else:  # old + grad
-            node.inbuf = self.like(old, node.layer, "grad_sum", holder="inbuf")
-            self.drop(old, "inbuf")
+            node.inbuf = self.like(old, node.layer, "grad_sum", holder=Holder.INBUF)
+            self.drop(old, Holder.INBUF)
 
     def _accumulate_param(self, param: Param, grad: Buffer) -> None:
         if param.grad is None:  # AccumulateGrad steals the fresh gradient: no copy
-            grad.category, grad.role = "gradients", f"{param.name}.grad"
-            param.grad = self.hold(grad, "grad")
+            grad.category, grad.role = Category.GRADIENTS, f"{param.name}.grad"
+            param.grad = self.hold(grad, Holder.GRAD)
         # a second gradient for a shared parameter is added in place: no new storage
 
 

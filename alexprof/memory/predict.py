@@ -35,13 +35,14 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from alexprof import nets as L
-from alexprof.errors import UsageError, closest
+from alexprof.errors import UsageError, choose
 from alexprof.memory.replay import build, run_forward
 from alexprof.memory.step import Step
 from alexprof.memory.training import optimizer_step, training_loss
 from alexprof.memory.engine import Buffer, Event, Tape, Var
 from alexprof.memory import lrn, rules  # noqa: F401  (the explicit index: registers every memory rule)
-from alexprof.memory.stages import STAGES, StageMemory
+from alexprof.memory.stages import Stage, StageMemory, check_modelled
+from alexprof.memory.vocab import Category, Holder, Saved
 from alexprof.nets.net import Net
 
 OPTIMIZERS = ("none", "sgd", "sgd-momentum", "adam")
@@ -75,7 +76,7 @@ class Prediction:
     dtype: str
     optimizer: str
     stages: tuple[StageMemory, ...]
-    breakdown: dict[str, int]
+    breakdown: dict[Category, int]  # bytes per part (Category.parts()), at the end of forward
     kept: tuple[Kept, ...]
     events: tuple[Event, ...] = field(repr=False, default=())
     notes: tuple[str, ...] = ()
@@ -84,14 +85,8 @@ class Prediction:
     def peak(self) -> int:
         return max(s.peak for s in self.stages)
 
-    def stage(self, name: str) -> StageMemory:
+    def stage(self, name: Stage) -> StageMemory:
         return next(s for s in self.stages if s.stage == name)
-
-
-def check_choice(what: str, value: str, valid: tuple[str, ...]) -> str:
-    if value not in valid:
-        raise UsageError(f"{what} {value!r}{closest(value, list(valid))}; valid: {', '.join(valid)}")
-    return value
 
 
 def predict(net: Net, input_shape: tuple[int, ...] | None = None, batch: int = 1,
@@ -102,14 +97,12 @@ def predict(net: Net, input_shape: tuple[int, ...] | None = None, batch: int = 1
     ``foreach`` picks the optimizer implementation (default: as torch does,
     ``foreach`` on CUDA, the single-tensor loop on CPU).
     """
-    check_choice("--dtype", dtype, DTYPES)
-    check_choice("--optimizer", optimizer, OPTIMIZERS)
-    check_choice("--device", device, DEVICES)
+    choose(DTYPES, dtype, "--dtype", option=True)
+    choose(OPTIMIZERS, optimizer, "--optimizer", option=True)
+    choose(DEVICES, device, "--device", option=True)
     if batch < 1:
         raise UsageError(f"--batch {batch} must be a positive integer")
-    if net.recorded is not None:
-        raise UsageError(f"model {net.name!r} is a user module recorded from torch; memtrace "
-                         "models networks written as descriptors (a zoo name or a --spec file)")
+    check_modelled(net)
     shape = tuple(input_shape or net.input_shape)
     stored = max(batch, net.stored_batch or batch)
     events = tuple(L.traverse(net.body, shape))  # the one walk, for every part below
@@ -117,31 +110,31 @@ def predict(net: Net, input_shape: tuple[int, ...] | None = None, batch: int = 1
     tape = Tape(device, dtype)
     step = Step(tape, batch)
     probe = _Probe(tape)
-    with probe.stage("input"):
-        x = tape.alloc("input", "x", "input", (stored, *shape))
-        tape.alloc("input", "y", "input", (stored,), "int64")
-    with probe.stage("model"):
+    with probe.stage(Stage.INPUT):
+        x = tape.alloc("input", "x", Category.INPUTS, (stored, *shape))
+        tape.alloc("input", "y", Category.INPUTS, (stored,), "int64")
+    with probe.stage(Stage.MODEL):
         params = build(step, leaves)
-    with probe.stage("forward"):
+    with probe.stage(Stage.FORWARD):
         out = run_forward(step, events, Var(x))
-        out.buf.category = "output"  # the logits, referenced by the training loop
+        out.buf.category = Category.OUTPUT  # the logits, referenced by the training loop
     at_forward = dict(tape.live)
     kept = _kept(at_forward, tape.reasons)  # now: holders change as backward releases them
-    with probe.stage("loss"):
+    with probe.stage(Stage.LOSS):
         loss = training_loss(step, out)
-    with probe.stage("backward"):
+    with probe.stage(Stage.BACKWARD):
         tape.backward(loss)
     gradients = sum(p.grad.nbytes for p in params if p.grad is not None)
-    with probe.stage("step"):
+    with probe.stage(Stage.STEP):
         state = optimizer_step(tape, params, optimizer,
                                device == "cuda" if foreach is None else foreach)
-    with probe.stage("zero_grad"):
+    with probe.stage(Stage.ZERO_GRAD):
         for p in params:
             if p.grad is not None:
-                tape.drop(p.grad, "grad")
+                tape.drop(p.grad, Holder.GRAD)
                 p.grad = None
     stages = probe.results()
-    loss_bytes = stages[STAGES.index("loss")].delta
+    loss_bytes = stages[list(Stage).index(Stage.LOSS)].delta
     breakdown = _breakdown(at_forward, out.buf, loss_bytes, gradients, state)
     notes = _notes(device, optimizer, len(params), leaves)
     return Prediction(net.name, device, shape, batch, stored, dtype, optimizer, stages,
@@ -157,8 +150,8 @@ class _Probe:
         self.marks: list[StageMemory] = []
 
     @contextlib.contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        assert name == STAGES[len(self.marks)], name  # every stage, in order
+    def stage(self, name: Stage) -> Iterator[None]:
+        assert name is list(Stage)[len(self.marks)], name  # every stage, in order
         self.tape.begin(name)  # its peak starts at what is allocated now
         yield
         before = self.marks[-1].allocated if self.marks else 0
@@ -166,42 +159,42 @@ class _Probe:
                                       self.tape.allocated - before))
 
     def results(self) -> tuple[StageMemory, ...]:
-        assert len(self.marks) == len(STAGES)
+        assert len(self.marks) == len(Stage)
         return tuple(self.marks)
 
 
 def _breakdown(at_forward: dict[int, Buffer], logits: Buffer, loss: int, gradients: int,
-               state: list[Buffer]) -> dict[str, int]:
-    def total(category: str) -> int:
+               state: list[Buffer]) -> dict[Category, int]:
+    def total(category: Category) -> int:
         return sum(b.nbytes for b in at_forward.values() if b.category == category)
 
-    kept = sum(b.nbytes for b in at_forward.values()
-               if b.category not in ("input", "parameters", "buffers", "output"))
+    kept = sum(b.nbytes for b in at_forward.values() if b.category not in
+               (Category.INPUTS, Category.PARAMETERS, Category.BUFFERS, Category.OUTPUT))
     return {
-        "inputs": total("input"),
-        "parameters": total("parameters"),
-        "buffers": total("buffers"),
-        "activations": kept,
-        "output": logits.nbytes,
-        "loss": loss,
-        "gradients": gradients,
-        "optimizer_state": sum(b.nbytes for b in state),
+        Category.INPUTS: total(Category.INPUTS),
+        Category.PARAMETERS: total(Category.PARAMETERS),
+        Category.BUFFERS: total(Category.BUFFERS),
+        Category.ACTIVATIONS: kept,
+        Category.OUTPUT: logits.nbytes,
+        Category.LOSS: loss,
+        Category.GRADIENTS: gradients,
+        Category.OPTIMIZER_STATE: sum(b.nbytes for b in state),
     }
 
 
 def _kept(at_forward: dict[int, Buffer], reasons: dict[str, str]) -> tuple[Kept, ...]:
     rows = []
     for buf in at_forward.values():
-        if buf.category in ("input", "parameters", "buffers"):
+        if buf.category in (Category.INPUTS, Category.PARAMETERS, Category.BUFFERS):
             continue  # the logits stay: the training loop keeps them
         who = []
         for holder, n in buf.holders.items():
-            if n and holder.startswith("saved:"):
-                name = holder[len("saved:"):]
+            if n and isinstance(holder, Saved):
+                name = holder.node
                 who.append(f"{name.replace(':', ' ')}: {reasons.get(name) or 'for its gradient'}")
-            elif n and holder == "py":
+            elif n and holder is Holder.PY:
                 who.append("the training loop: out = model(x)")
-            elif n and holder == "module":
+            elif n and holder is Holder.MODULE:
                 who.append("its SideModule (.output), for the auxiliary loss")
         rows.append(Kept(buf.layer, buf.role, buf.shape, buf.dtype, buf.nbytes, tuple(dict.fromkeys(who))))
     return tuple(rows)

@@ -25,6 +25,7 @@ from typing import Iterable, Optional
 from alexprof import nets as L
 from alexprof.memory.engine import Param, Var
 from alexprof.memory.step import Step, forward, passthrough
+from alexprof.memory.vocab import Category, Holder
 from alexprof.nets.params import Role, parameter_shapes
 
 
@@ -34,8 +35,8 @@ def build(step: Step, leaves: Iterable[L.Placed]) -> list[Param]:
     for placed in leaves:
         for tensor in parameter_shapes(placed.layer):
             learned = tensor.role is Role.PARAMETER
-            buf = step.tape.alloc(placed.name, tensor.name, "parameters" if learned else "buffers",
-                                  tensor.shape, tensor.dtype, "param")
+            buf = step.tape.alloc(placed.name, tensor.name, Category.PARAMETERS if learned else Category.BUFFERS,
+                                  tensor.shape, tensor.dtype, Holder.PARAM)
             if learned:
                 param = Param(f"{placed.name}.{tensor.name}", buf)
                 step.params[param.name] = param
@@ -75,14 +76,14 @@ def run_forward(step: Step, events: Iterable[L.Event], x: Var) -> Var:
             top.outs.append(y)
         else:
             assert top.current is not None
-            t.drop(top.current.buf, "py")  # input = module(input): the old one is let go
+            t.drop(top.current.buf, Holder.PY)  # input = module(input): the old one is let go
             top.current = y
 
     for event in events:
         if isinstance(event, L.Enter):
             arg = stack[-1].child_input() if stack else x
             if event.form is not L.Form.PARALLEL:
-                t.hold(arg.buf, "py")  # the forward's local ``input``
+                t.hold(arg.buf, Holder.PY)  # the forward's local ``input``
             stack.append(_Open(event, arg, arg if event.form is not L.Form.PARALLEL else None))
         elif isinstance(event, L.Placed):
             arg = stack[-1].child_input()
@@ -104,11 +105,11 @@ def _close(step: Step, frame: _Open, end: L.Exit) -> Var:
     if frame.enter.form is L.Form.SIDE:
         assert isinstance(end.layer, L.Side) and frame.current is not None
         out = frame.current
-        t.hold(out.buf, "module")  # self.output = out
-        t.drop(out.buf, "py")
-        out.buf.category = "output"
+        t.hold(out.buf, Holder.MODULE)  # self.output = out
+        t.drop(out.buf, Holder.PY)
+        out.buf.category = Category.OUTPUT
         step.sides.append((end.layer.loss_weight, out))
-        return Var(t.hold(frame.input.buf, "py"), frame.input.fn)  # return x
+        return Var(t.hold(frame.input.buf, Holder.PY), frame.input.fn)  # return x
     return _merge(step, frame, end)
 
 
@@ -117,15 +118,15 @@ def _merge(step: Step, frame: _Open, end: L.Exit) -> Var:
     t, outs, name = step.tape, frame.outs, end.path
     assert isinstance(end.layer, L.Parallel)
     if end.layer.merge == "concat":
-        buf = t.alloc(name, "output", "activations", (step.batch, *end.out_shape))
+        buf = t.alloc(name, "output", Category.ACTIVATIONS, (step.batch, *end.out_shape))
         total = Var(buf, t.node(name, "CatBackward0", [o.fn for o in outs], [], passthrough))
     else:
-        total = Var(t.hold(outs[0].buf, "py"), outs[0].fn)
+        total = Var(t.hold(outs[0].buf, Holder.PY), outs[0].fn)
         for o in outs[1:]:
-            buf = t.alloc(name, "output", "activations", (step.batch, *end.out_shape))
+            buf = t.alloc(name, "output", Category.ACTIVATIONS, (step.batch, *end.out_shape))
             node = t.node(name, "AddBackward0", [total.fn, o.fn], [], passthrough)
-            t.drop(total.buf, "py")
+            t.drop(total.buf, Holder.PY)
             total = Var(buf, node)
     for o in outs:
-        t.drop(o.buf, "py")
+        t.drop(o.buf, Holder.PY)
     return total

@@ -29,14 +29,15 @@ from __future__ import annotations
 from alexprof import nets as L
 from alexprof.memory.engine import Buffer, Edge, Node, Var
 from alexprof.memory.step import Step, allocs, passthrough, rule
+from alexprof.memory.vocab import Category, Holder
 
 
 def _with_params(step: Step, p: L.Placed, x: Var, kind: str, saved: list[Buffer],
                  why: str = "input, for the weight gradient") -> Node | None:
     w, b = step.param(p, "weight"), step.param(p, "bias")
-    grads = [("grad_input", p.in_shape, "temporary")]
-    grads += [("grad_weight", w.buffer.shape, "gradients")] if w else []
-    grads += [("grad_bias", b.buffer.shape, "gradients")] if b else []
+    grads = [("grad_input", p.in_shape, Category.TEMPORARY)]
+    grads += [("grad_weight", w.buffer.shape, Category.GRADIENTS)] if w else []
+    grads += [("grad_bias", b.buffer.shape, Category.GRADIENTS)] if b else []
     edges: list[Edge] = [x.fn] + [q for q in (w, b) if q is not None]
     return step.tape.node(p.name, kind, edges, saved, allocs(p.name, step.batch, grads), why)
 
@@ -59,8 +60,8 @@ def _linear(step: Step, p: L.Placed, x: Var) -> Var:
 @rule(L.ReLU)
 def _relu(step: Step, p: L.Placed, x: Var) -> Var:
     t = step.tape
-    out = t.hold(x.buf, "py") if p.layer.inplace else step.act(p, "output", p.out_shape)  # type: ignore[attr-defined]
-    grads = [("grad_input", p.in_shape, "temporary")]
+    out = t.hold(x.buf, Holder.PY) if p.layer.inplace else step.act(p, "output", p.out_shape)  # type: ignore[attr-defined]
+    grads = [("grad_input", p.in_shape, Category.TEMPORARY)]
     return Var(out, t.node(p.name, "ReluBackward0", [x.fn], [out], allocs(p.name, step.batch, grads),
                            "output, to mask the gradient"))
 
@@ -69,20 +70,20 @@ def _relu(step: Step, p: L.Placed, x: Var) -> Var:
 def _maxpool(step: Step, p: L.Placed, x: Var) -> Var:
     out = step.act(p, "output", p.out_shape)
     idx = step.act(p, "indices", p.out_shape, "int64")
-    grads = [("grad_input", p.in_shape, "temporary")]
+    grads = [("grad_input", p.in_shape, Category.TEMPORARY)]
     node = step.tape.node(p.name, "MaxPool2DWithIndicesBackward0", [x.fn], [x.buf, idx],
                           allocs(p.name, step.batch, grads),
                           "input and int64 argmax indices")
-    step.tape.drop(idx, "py")  # without a node (input needs no grad) the indices die here
+    step.tape.drop(idx, Holder.PY)  # without a node (input needs no grad) the indices die here
     return Var(out, node)
 
 
 @rule(L.Dropout)
 def _dropout(step: Step, p: L.Placed, x: Var) -> Var:
     t, prob = step.tape, p.layer.p  # type: ignore[attr-defined]
-    grads = [("grad_input", p.in_shape, "temporary")]
+    grads = [("grad_input", p.in_shape, Category.TEMPORARY)]
     if prob == 0.0:  # at::dropout returns its input: no op, no node
-        return Var(t.hold(x.buf, "py"), x.fn)
+        return Var(t.hold(x.buf, Holder.PY), x.fn)
     if prob < 1.0 and step.cuda:  # fused native_dropout: output + bool mask
         out = step.act(p, "output", p.out_shape)
         mask = step.act(p, "mask", p.in_shape, "bool")
@@ -92,24 +93,24 @@ def _dropout(step: Step, p: L.Placed, x: Var) -> Var:
         out = step.act(p, "output", p.out_shape)
         kind = "MulBackward0"
     else:  # p == 1: x * zeros(()) keeps a one-element zero
-        mask = t.alloc(p.name, "zero", "activations", ())
+        mask = t.alloc(p.name, "zero", Category.ACTIVATIONS, ())
         out = step.act(p, "output", p.out_shape)
         kind = "MulBackward0"
     why = "bool mask" if kind.startswith("Native") else f"{mask.dtype} mask, scaled by 1/(1-p)"
     node = t.node(p.name, kind, [x.fn], [mask], allocs(p.name, step.batch, grads), why)
-    t.drop(mask, "py")
+    t.drop(mask, Holder.PY)
     return Var(out, node)
 
 
 @rule(L.Flatten)
 def _flatten(step: Step, p: L.Placed, x: Var) -> Var:
     t = step.tape
-    return Var(t.hold(x.buf, "py"), t.node(p.name, "ViewBackward0", [x.fn], [], passthrough))
+    return Var(t.hold(x.buf, Holder.PY), t.node(p.name, "ViewBackward0", [x.fn], [], passthrough))
 
 
 @rule(L.AdaptiveAvgPool2d)
 def _adaptive(step: Step, p: L.Placed, x: Var) -> Var:
-    grads = [("grad_input", p.in_shape, "temporary")]
+    grads = [("grad_input", p.in_shape, Category.TEMPORARY)]
     out = step.act(p, "output", p.out_shape)
     if p.layer.output_size == (1, 1):  # type: ignore[attr-defined]  # a mean: keeps nothing
         node = step.tape.node(p.name, "MeanBackward1", [x.fn], [], allocs(p.name, step.batch, grads))
@@ -120,7 +121,7 @@ def _adaptive(step: Step, p: L.Placed, x: Var) -> Var:
 
 @rule(L.AvgPool2d)
 def _avgpool(step: Step, p: L.Placed, x: Var) -> Var:
-    grads = [("grad_input", p.in_shape, "temporary")]
+    grads = [("grad_input", p.in_shape, Category.TEMPORARY)]
     out = step.act(p, "output", p.out_shape)
     return Var(out, step.tape.node(p.name, "AvgPool2DBackward0", [x.fn], [x.buf],
                                    allocs(p.name, step.batch, grads), "input"))
@@ -128,7 +129,7 @@ def _avgpool(step: Step, p: L.Placed, x: Var) -> Var:
 
 @rule(L.Tanh)
 def _tanh(step: Step, p: L.Placed, x: Var) -> Var:
-    grads = [("grad_input", p.in_shape, "temporary")]
+    grads = [("grad_input", p.in_shape, Category.TEMPORARY)]
     out = step.act(p, "output", p.out_shape)
     return Var(out, step.tape.node(p.name, "TanhBackward0", [x.fn], [out],
                                    allocs(p.name, step.batch, grads), "output, for 1 - tanh^2"))
@@ -136,7 +137,7 @@ def _tanh(step: Step, p: L.Placed, x: Var) -> Var:
 
 @rule(L.Softmax)
 def _softmax(step: Step, p: L.Placed, x: Var) -> Var:
-    grads = [("grad_input", p.in_shape, "temporary")]
+    grads = [("grad_input", p.in_shape, Category.TEMPORARY)]
     out = step.act(p, "output", p.out_shape)
     return Var(out, step.tape.node(p.name, "SoftmaxBackward0", [x.fn], [out],
                                    allocs(p.name, step.batch, grads), "output"))
@@ -147,14 +148,14 @@ def _batchnorm(step: Step, p: L.Placed, x: Var) -> Var:
     """Training mode: ``native_batch_norm`` returns the output and the batch mean and
     inverse std (float32 for a half input: accumulation dtype), after an empty reserve."""
     t, c = step.tape, (p.layer.num_features,)  # type: ignore[attr-defined]
-    t.drop(t.number(p.name), "py")  # num_batches_tracked.add_(1)
+    t.drop(t.number(p.name), Holder.PY)  # num_batches_tracked.add_(1)
     stat = "float32" if t.dtype in ("float16", "bfloat16") else None
-    reserve = t.alloc(p.name, "reserve", "temporary", (0,), "bool")
+    reserve = t.alloc(p.name, "reserve", Category.TEMPORARY, (0,), "bool")
     out = step.act(p, "output", p.out_shape)
-    mean = t.alloc(p.name, "batch_mean", "activations", c, stat)
-    invstd = t.alloc(p.name, "batch_invstd", "activations", c, stat)
+    mean = t.alloc(p.name, "batch_mean", Category.ACTIVATIONS, c, stat)
+    invstd = t.alloc(p.name, "batch_invstd", Category.ACTIVATIONS, c, stat)
     node = _with_params(step, p, x, "NativeBatchNormBackward0", [x.buf, mean, invstd],
                         "input, batch mean and inverse std")
     for buf in (reserve, mean, invstd):
-        t.drop(buf, "py")
+        t.drop(buf, Holder.PY)
     return Var(out, node)

@@ -13,6 +13,7 @@ from typing import Callable, Optional
 
 from alexprof import nets as L
 from alexprof.memory.engine import Buffer, Node, Param, Tape, Var
+from alexprof.memory.vocab import Category, Holder
 from alexprof.registry import ByType
 
 Shape = tuple[int, ...]
@@ -32,7 +33,7 @@ class Step:
         return self.tape.device == "cuda"
 
     def act(self, p: L.Placed, role: str, shape: Shape, dtype: str | None = None,
-            category: str = "activations", holder: str = "py") -> Buffer:
+            category: Category = Category.ACTIVATIONS, holder: Holder = Holder.PY) -> Buffer:
         return self.tape.alloc(p.name, role, category, (self.batch, *shape), dtype, holder)
 
     def param(self, p: L.Placed, key: str) -> Param | None:
@@ -50,15 +51,15 @@ def forward(step: Step, p: L.Placed, x: Var) -> Var:
 
 # -- backward formulas -----------------------------------------------------------------------
 
-def allocs(name: str, batch: int, grads: list[tuple[str, Shape, str]]) -> Callable:
+def allocs(name: str, batch: int, grads: list[tuple[str, Shape, Category]]) -> Callable:
     """A formula that allocates one output per needed edge, in the given order."""
 
     def backward(t: Tape, node: Node, g: Buffer) -> list[Optional[Buffer]]:
         outs: list[Optional[Buffer]] = [None] * len(node.edges)
         for i, (role, shape, category) in enumerate(grads):
             if node.needs(i):
-                full = (batch, *shape) if category == "temporary" else shape
-                outs[i] = t.alloc(name, role, category, full, g.dtype, "out")
+                full = (batch, *shape) if category == Category.TEMPORARY else shape
+                outs[i] = t.alloc(name, role, category, full, g.dtype, Holder.OUT)
         return outs
 
     return backward
@@ -66,4 +67,4 @@ def allocs(name: str, batch: int, grads: list[tuple[str, Shape, str]]) -> Callab
 
 def passthrough(t: Tape, node: Node, g: Buffer) -> list[Optional[Buffer]]:
     """A view's backward (flatten, squeeze, add of a scalar): the gradient itself, no storage."""
-    return [t.hold(g, "out") if node.needs(i) else None for i in range(len(node.edges))]
+    return [t.hold(g, Holder.OUT) if node.needs(i) else None for i in range(len(node.edges))]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from alexprof.memory.step import Step, allocs, passthrough
 from alexprof.memory.engine import Buffer, Param, Tape, Var
+from alexprof.memory.vocab import Category, Holder
 
 
 def training_loss(step: Step, out: Var) -> Var:
@@ -26,17 +27,17 @@ def training_loss(step: Step, out: Var) -> Var:
     for weight, side in step.sides:
         term = cross_entropy(step, side)
         w = t.number("loss", "side loss weight")
-        w.category = "loss"  # kept by the product until backward
-        scaled = t.alloc("loss", "weighted side loss", "loss", ())
+        w.category = Category.LOSS  # kept by the product until backward
+        scaled = t.alloc("loss", "weighted side loss", Category.LOSS, ())
         n_mul = t.node("loss", "MulBackward0", [term.fn, None], [w],
-                       allocs("loss", 1, [("grad", (), "temporary")]),  # grad * w: one element
+                       allocs("loss", 1, [("grad", (), Category.TEMPORARY)]),  # grad * w: one element
                        "the loss weight, a Python number")
-        t.drop(w, "py")
-        t.drop(term.buf, "py")
-        total = t.alloc("loss", "loss", "loss", ())
+        t.drop(w, Holder.PY)
+        t.drop(term.buf, Holder.PY)
+        total = t.alloc("loss", "loss", Category.LOSS, ())
         n_add = t.node("loss", "AddBackward0", [loss.fn, n_mul], [], passthrough)
-        t.drop(loss.buf, "py")
-        t.drop(scaled, "py")
+        t.drop(loss.buf, Holder.PY)
+        t.drop(scaled, Holder.PY)
         loss = Var(total, n_add)
     return loss
 
@@ -44,16 +45,16 @@ def training_loss(step: Step, out: Var) -> Var:
 def cross_entropy(step: Step, logits: Var) -> Var:
     """``log_softmax`` (kept: its output) then ``nll_loss`` (a scalar and its total weight)."""
     t = step.tape
-    grad = [("grad", logits.buf.shape[1:], "temporary")]
-    logp = t.alloc("loss", "log_softmax", "loss", logits.buf.shape)
+    grad = [("grad", logits.buf.shape[1:], Category.TEMPORARY)]
+    logp = t.alloc("loss", "log_softmax", Category.LOSS, logits.buf.shape)
     n_ls = t.node("loss", "LogSoftmaxBackward0", [logits.fn], [logp], allocs("loss", step.batch, grad),
                   "output: log-probabilities")
-    loss = t.alloc("loss", "loss", "loss", ())
-    weight = t.alloc("loss", "total_weight", "loss", ())
+    loss = t.alloc("loss", "loss", Category.LOSS, ())
+    weight = t.alloc("loss", "total_weight", Category.LOSS, ())
     n_nll = t.node("loss", "NllLossBackward0", [n_ls], [logp, weight], allocs("loss", step.batch, grad),
                    "log-probabilities and total weight")
-    t.drop(weight, "py")
-    t.drop(logp, "py")
+    t.drop(weight, Holder.PY)
+    t.drop(logp, Holder.PY)
     return Var(loss, n_nll)
 
 
@@ -61,13 +62,14 @@ def optimizer_step(t: Tape, params: list[Param], optimizer: str, foreach: bool) 
     with_grad = [p for p in params if p.grad is not None]
     state: list[Buffer] = []
     if optimizer == "sgd-momentum":  # first step: buf = grad.clone()
-        state = [t.like(p.grad, p.name, "momentum_buffer", "optimizer", "state")  # type: ignore[arg-type]
-                 for p in with_grad]
+        state = [t.like(p.grad, p.name, "momentum_buffer",  # type: ignore[arg-type]
+                        Category.OPTIMIZER_STATE, Holder.STATE) for p in with_grad]
     elif optimizer == "adam":
         for p in with_grad:
             if t.device == "cpu":  # the step counter lives on the CPU
-                state.append(t.alloc(p.name, "step", "optimizer", (), "float32", "state"))
-            state += [t.like(p.buffer, p.name, key, "optimizer", "state")
+                state.append(t.alloc(p.name, "step", Category.OPTIMIZER_STATE, (), "float32",
+                                     Holder.STATE))
+            state += [t.like(p.buffer, p.name, key, Category.OPTIMIZER_STATE, Holder.STATE)
                       for key in ("exp_avg", "exp_avg_sq")]
         _adam_temporaries(t, with_grad, foreach)
     return state
@@ -76,10 +78,10 @@ def optimizer_step(t: Tape, params: list[Param], optimizer: str, foreach: bool) 
 def _adam_temporaries(t: Tape, params: list[Param], foreach: bool) -> None:
     if foreach:  # _foreach_add_(steps, tensor(1.0)); sqrt of every exp_avg_sq at once
         if t.device == "cpu":
-            t.drop(t.alloc("adam", "one", "temporary", (), "float32"), "py")
+            t.drop(t.alloc("adam", "one", Category.TEMPORARY, (), "float32"), Holder.PY)
         sqrts = [t.like(p.buffer, p.name, "sqrt(exp_avg_sq)") for p in params]
         for buf in sqrts:
-            t.drop(buf, "py")
+            t.drop(buf, Holder.PY)
         return
     denom = None  # per parameter, in order:
     for p in params:
@@ -88,16 +90,16 @@ def _adam_temporaries(t: Tape, params: list[Param], foreach: bool) -> None:
         root = t.like(p.buffer, p.name, "sqrt(exp_avg_sq)")  # denom = (exp_avg_sq.sqrt()
         scalar = t.number(p.name)  # / bias_correction2_sqrt)
         new = t.like(p.buffer, p.name, "denom")
-        t.drop(scalar, "py")
-        t.drop(root, "py")
+        t.drop(scalar, Holder.PY)
+        t.drop(root, Holder.PY)
         _number_call(t, p.name)  # .add_(eps)
         if denom is not None:
-            t.drop(denom, "py")
+            t.drop(denom, Holder.PY)
         denom = new
     if denom is not None:
-        t.drop(denom, "py")
+        t.drop(denom, Holder.PY)
 
 
 def _number_call(t: Tape, name: str) -> None:
     """An in-place op given a Python number: the wrapped scalar lives for the call."""
-    t.drop(t.number(name), "py")
+    t.drop(t.number(name), Holder.PY)

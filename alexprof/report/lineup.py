@@ -14,7 +14,8 @@ from typing import Any
 
 from alexprof.counting.analysis import count
 from alexprof.counting.conventions import DEFAULT_CONVENTION
-from alexprof.report.render import Column, Table, csv_records, human, num, shape_str, to_json
+from alexprof.nets.shapes import fmt_shape
+from alexprof.report.render import Column, Table, csv_records, human, num, to_json
 from alexprof.counting.rows import SCHEMA
 from alexprof.nets.net import Net
 
@@ -29,9 +30,11 @@ def activation_bytes(net: Net, input_shape: tuple[int, ...] | None, batch: int) 
     """Bytes autograd keeps for backward after the forward pass of ``batch`` samples."""
     from alexprof.errors import UsageError
     from alexprof.memory.predict import predict
+    from alexprof.memory.vocab import Category
 
     try:
-        return predict(net, input_shape, batch, "float32", "none", "cuda").breakdown["activations"]
+        return predict(net, input_shape, batch, "float32", "none", "cuda").breakdown[
+            Category.ACTIVATIONS]
     except UsageError:
         return None  # a recorded user module: memtrace does not model it
 
@@ -76,7 +79,8 @@ def entry(net: Net, input_shape: tuple[int, ...] | None, batch: int,
     )
 
 
-def render(entries: list[Entry], batch: int, convention: str, fmt: str) -> str:
+def lineup_text(entries: list[Entry], batch: int, convention: str, fmt: str) -> str:
+    """``alexprof compare``'s output in ``fmt``: one row per network."""
     if fmt == "json":
         return to_json({"schema": SCHEMA, "batch": batch, "dtype": "float32",
                         "convention": convention, "activations": ACTIVATIONS_NOTE,
@@ -92,7 +96,7 @@ def render(entries: list[Entry], batch: int, convention: str, fmt: str) -> str:
                 f"(FLOPs = 2 x MACs); {ACTIVATIONS_NOTE}.",
     )
     for e in entries:
-        table.add(e.model, shape_str(e.input_shape), num(e.params), num(e.macs),
+        table.add(e.model, fmt_shape(e.input_shape), num(e.params), num(e.macs),
                   human(e.flops_train, "FLOP"),
                   "-" if e.activation_bytes is None else human(e.activation_bytes, "B"),
                   f"{e.largest_layer} ({human(e.largest_layer_params)})",

@@ -1,11 +1,11 @@
 """Measured against predicted, stage by stage, with the reason for every difference.  No torch.
 
 The model predicts bytes alive after each stage and the peak at op boundaries.
-A stage row is ``exact`` when every measured number equals its prediction;
-``explained`` when the only differences are named and counted: temporaries
-inside single kernels (allocator-level peak minus op-level peak, measured by
-the profiler), and on CUDA with the default allocator whole cached blocks
-handed out beyond the 512-rounded requests (from ``memory_snapshot``);
+A stage row (:class:`~alexprof.report.status.StageStatus`) is ``exact`` when every
+measured number equals its prediction; ``explained`` when the only differences are
+named and counted: temporaries inside single kernels (allocator-level peak minus
+op-level peak, measured by the profiler), and on CUDA with the default allocator whole
+cached blocks handed out beyond the 512-rounded requests (from ``memory_snapshot``);
 ``mismatch`` otherwise, which fails the command (exit 1).
 """
 
@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alexprof.memory.predict import Prediction
-from alexprof.memory.stages import StageTrace, Trace
+from alexprof.memory.stages import Stage, StageTrace, Trace
 from alexprof.counting.rows import SCHEMA
+from alexprof.report.status import StageStatus
 
 
 @dataclass(frozen=True)
 class StageRow:
-    stage: str
+    stage: Stage
     predicted: int
     delta_predicted: int
     peak_predicted: int
@@ -29,7 +30,7 @@ class StageRow:
     delta: int | None = None
     peak: int | None = None  # allocator level: kernel temporaries included
     peak_ops: int | None = None  # at op boundaries: what the model predicts
-    status: str = ""  # exact | explained | mismatch ("" when only predicted)
+    status: StageStatus | None = None  # None when only predicted
     reason: str = ""
 
     @property
@@ -52,14 +53,16 @@ class MemRun:
 
     @property
     def rows(self) -> tuple[StageRow, ...]:
-        return compare(self.prediction, self.trace)
+        return diff_stages(self.prediction, self.trace)
 
     @property
     def failed(self) -> tuple[StageRow, ...]:
-        return tuple(r for r in self.rows if r.status == "mismatch")
+        return tuple(r for r in self.rows if r.status is not None and r.status.failed)
 
 
-def compare(pred: Prediction, trace: Trace | None) -> tuple[StageRow, ...]:
+def diff_stages(pred: Prediction, trace: Trace | None) -> tuple[StageRow, ...]:
+    """One row per stage: the prediction, and where measured, the measurement, their
+    differences and the status with its reason."""
     rows = []
     prev = 0
     for p in pred.stages:
@@ -74,30 +77,33 @@ def compare(pred: Prediction, trace: Trace | None) -> tuple[StageRow, ...]:
     return tuple(rows)
 
 
-def _judge(predicted: int, peak_predicted: int, m: StageTrace, trace: Trace) -> tuple[str, str]:
+def _judge(predicted: int, peak_predicted: int, m: StageTrace,
+           trace: Trace) -> tuple[StageStatus, str]:
     """Every difference must be the allocator's or a kernel's, and say how many bytes."""
     whole_blocks = trace.device == "cuda" and not expandable(trace.allocator)
     reasons = []
     if m.allocated != predicted:
         if not (whole_blocks and m.allocated - predicted == m.over_allocation > 0):
-            return "mismatch", (f"{m.allocated - predicted:+,} B after the stage, not explained "
-                                f"(whole blocks beyond the requests: {m.over_allocation:,} B)")
+            return StageStatus.MISMATCH, (
+                f"{m.allocated - predicted:+,} B after the stage, not explained "
+                f"(whole blocks beyond the requests: {m.over_allocation:,} B)")
         reasons.append(f"+{m.over_allocation:,} B after the stage are whole cached blocks handed out "
                        "beyond the 512-rounded requests (memory_snapshot; default allocator)")
     if m.peak_ops != peak_predicted:
         if not (whole_blocks and m.peak_ops > peak_predicted):
-            return "mismatch", (f"peak at op boundaries {m.peak_ops:,} B, predicted "
-                                f"{peak_predicted:,} B ({m.peak_ops - peak_predicted:+,})")
+            return StageStatus.MISMATCH, (f"peak at op boundaries {m.peak_ops:,} B, predicted "
+                                          f"{peak_predicted:,} B ({m.peak_ops - peak_predicted:+,})")
         reasons.append(f"+{m.peak_ops - peak_predicted:,} B at the op-level peak, attributed to "
                        "whole cached blocks (default allocator) but not checked block by block: "
                        "run with PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True for an exact peak")
     if m.peak != m.peak_ops:
         if m.peak < m.peak_ops:
-            return "mismatch", f"allocator peak {m.peak:,} B below the op-level peak {m.peak_ops:,} B"
+            return StageStatus.MISMATCH, (f"allocator peak {m.peak:,} B below the op-level "
+                                          f"peak {m.peak_ops:,} B")
         inside = "cuDNN/cuBLAS workspaces" if trace.device == "cuda" else "oneDNN buffers, wrapped numbers"
         reasons.append(f"peak +{m.peak - m.peak_ops:,} B inside single kernels ({inside}: "
                        "never a tensor between two ops)")
-    return ("explained", "; ".join(reasons)) if reasons else ("exact", "")
+    return (StageStatus.EXPLAINED, "; ".join(reasons)) if reasons else (StageStatus.EXACT, "")
 
 
 def expandable(allocator: str) -> bool:

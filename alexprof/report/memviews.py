@@ -4,22 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from alexprof.memory.predict import STAGES, Prediction
+from alexprof.memory.predict import Prediction
+from alexprof.memory.stages import Stage
+from alexprof.memory.vocab import Category
+from alexprof.nets.shapes import fmt_shape
 from alexprof.report.memreport import MemRun, csv_rows, document
-from alexprof.report.render import MARKS, Column, Table, csv_records, shape_str, to_json
-
-STATUS = {"exact": MARKS["match"], "explained": MARKS["explained"], "mismatch": MARKS["mismatch"], "": ""}
-PARTS = {
-    "inputs": "x and y (the targets, int64)",
-    "parameters": "weights and biases",
-    "buffers": "batch-norm running statistics",
-    "activations": "kept by autograd for backward (below)",
-    "output": "the logits, kept by the training loop",
-    "loss": "log-softmax output, the loss and nll_loss's total weight",
-    "gradients": "one .grad per parameter",
-    "optimizer_state": "momentum buffers / Adam exp_avg and exp_avg_sq (and step counters on CPU)",
-}
-CATEGORY = {"input": "inputs", "optimizer": "optimizer state", "output": "output"}
+from alexprof.report.render import Column, Table, csv_records, to_json
+from alexprof.report.status import StageStatus, mark
 
 
 def size(n: int | None) -> str:
@@ -36,7 +27,8 @@ def signed(n: int | None) -> str:
     return "-" if n is None else f"{n:+,}" if n else "0"
 
 
-def render(runs: list[MemRun], fmt: str, color: bool = False) -> str:
+def memtrace_text(runs: list[MemRun], fmt: str, color: bool = False) -> str:
+    """``alexprof memtrace``'s output in ``fmt``: one run's tables, or a sweep's."""
     if fmt == "json":
         return to_json(document(runs))
     if fmt == "csv":
@@ -70,7 +62,7 @@ def stage_table(run: MemRun) -> Table:
         if measured:
             table.add(r.stage, size(r.allocated), size(r.delta), size(r.predicted), signed(r.diff),
                       size(r.peak), size(r.peak_ops), size(r.peak_predicted), signed(r.peak_diff),
-                      STATUS[r.status], changes[r.stage])
+                      mark(r.status), changes[r.stage])
         else:
             table.add(r.stage, size(r.predicted), size(r.delta_predicted), size(r.peak_predicted),
                       changes[r.stage])
@@ -78,15 +70,15 @@ def stage_table(run: MemRun) -> Table:
     return table
 
 
-def stage_changes(p: Prediction) -> dict[str, str]:
+def stage_changes(p: Prediction) -> dict[Stage, str]:
     """What each stage adds and frees, by category (temporaries net to zero)."""
-    net: dict[str, dict[str, int]] = {s: defaultdict(int) for s in STAGES}
+    net: dict[Stage, dict[Category, int]] = {s: defaultdict(int) for s in Stage}
     for e in p.events:
         net[e.stage][e.buffer.category] += e.sign * e.buffer.nbytes
     out = {}
     for stage, cats in net.items():
         items = sorted(((c, n) for c, n in cats.items() if n), key=lambda cn: -abs(cn[1]))
-        out[stage] = ", ".join(f"{'+' if n > 0 else '−'}{size(abs(n))} {CATEGORY.get(c, c)}"
+        out[stage] = ", ".join(f"{'+' if n > 0 else '−'}{size(abs(n))} {c.label}"
                                for c, n in items) or "nothing"
     return out
 
@@ -101,18 +93,19 @@ def _footer(run: MemRun) -> list[str]:
     if run.trace is not None:
         same = sum(r.diff == 0 and r.peak_diff == 0 for r in rows)
         lines.append(f"{same} of {len(rows)} stages equal to the prediction to the byte (after the "
-                     f"stage and peak between ops); {MARKS['match']} every number equal, "
-                     f"{MARKS['explained']} the rest explained below, {MARKS['mismatch']} unexplained.")
+                     f"stage and peak between ops); {StageStatus.EXACT.mark} every number equal, "
+                     f"{StageStatus.EXPLAINED.mark} the rest explained below, "
+                     f"{StageStatus.MISMATCH.mark} unexplained.")
         for r in rows:
             if r.reason:
-                lines.append(f"{STATUS[r.status]} {r.stage}: {r.reason}.")
+                lines.append(f"{mark(r.status)} {r.stage}: {r.reason}.")
         if run.trace.device == "cuda":
             lines += _cuda_lines(run)
     lines += [f"{note}." for note in p.notes]
     return lines
 
 
-def peak_site(p: Prediction, stage: str) -> str:
+def peak_site(p: Prediction, stage: Stage) -> str:
     events = [e for e in p.events if e.stage == stage and e.sign > 0]
     peak = p.stage(stage).peak
     hit = next((e for e in events if e.allocated == peak), None)
@@ -139,11 +132,11 @@ def _cuda_lines(run: MemRun) -> list[str]:
 def breakdown_table(p: Prediction) -> Table:
     table = Table(_title(p, "where the predicted bytes go"),
                   [Column.text("part"), Column.num("bytes"), Column.num(""), Column.text("what")])
-    for key, what in PARTS.items():
-        n = p.breakdown.get(key, 0)
-        if key == "buffers" and not n:
+    for part in Category.parts():
+        n = p.breakdown.get(part, 0)
+        if part is Category.BUFFERS and not n:
             continue
-        table.add(key.replace("_", " "), f"{n:,}", size(n), what)
+        table.add(part.label, f"{n:,}", size(n), part.description)
     return table
 
 
@@ -155,7 +148,7 @@ def kept_table(p: Prediction) -> Table:
                           "the next layer's input) is listed once, with everyone who keeps it",
                   key=2)  # layer and tensor name a row
     for k in p.kept:
-        table.add(k.layer, k.tensor, shape_str(k.shape), k.dtype, size(k.bytes), "; ".join(k.kept_by))
+        table.add(k.layer, k.tensor, fmt_shape(k.shape), k.dtype, size(k.bytes), "; ".join(k.kept_by))
     table.total = ["total", "", "", "", size(sum(k.bytes for k in p.kept)), ""]
     return table
 
@@ -172,16 +165,15 @@ def sweep_table(runs: list[MemRun]) -> Table:
                           "highest of all stages")
     for run in runs:
         p = run.prediction
-        fwd = p.stage("forward")
+        fwd = p.stage(Stage.FORWARD)
         top = max(p.stages, key=lambda s: s.peak)
         if measured:
             rows = run.rows
-            fwd_m = next(r for r in rows if r.stage == "forward")
-            worst = max(rows, key=lambda r: ("", "exact", "explained", "mismatch").index(r.status))
+            fwd_m = next(r for r in rows if r.stage is Stage.FORWARD)
             table.add(p.batch, size(fwd_m.allocated), size(fwd.allocated),
                       size(max(r.peak_ops or 0 for r in rows)), size(p.peak), top.stage,
-                      STATUS[worst.status])
+                      mark(StageStatus.worst(r.status for r in rows)))
         else:
             table.add(p.batch, size(fwd.allocated), size(p.peak), top.stage,
-                      size(p.breakdown["activations"]))
+                      size(p.breakdown[Category.ACTIVATIONS]))
     return table

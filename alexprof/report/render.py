@@ -18,13 +18,13 @@ import tempfile
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator
 
 from alexprof.columns import Align, Column, frame, notes, plan, squeezed, wrap_words
 from alexprof.errors import UsageError, choose
+from alexprof.nets.shapes import fmt_shape
 
 FORMATS = ("table", "json", "csv", "markdown")
-MARKS = {"match": "✓", "explained": "≈", "unmodelled": "?", "mismatch": "✗", "": ""}
 
 
 def check_format(fmt: str) -> str:
@@ -38,10 +38,6 @@ def human(n: float, unit: str = "") -> str:
         if abs(n) >= factor:
             return f"{n / factor:.2f} {prefix}{unit}"
     return f"{n:g} {unit}".rstrip()
-
-
-def shape_str(shape: Sequence[int]) -> str:
-    return "x".join(str(s) for s in shape)
 
 
 def share(part: int | None, whole: int) -> str:
@@ -228,7 +224,8 @@ def csv_records(records: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(buf, fieldnames=list(records[0]), lineterminator="\n")
     writer.writeheader()
     for rec in records:
-        writer.writerow({k: shape_str(v) if isinstance(v, (list, tuple)) else v for k, v in rec.items()})
+        writer.writerow({k: fmt_shape(tuple(v)) if isinstance(v, (list, tuple)) else v
+                         for k, v in rec.items()})
     return buf.getvalue()
 
 

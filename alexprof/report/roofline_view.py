@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from alexprof.nets.shapes import fmt_shape
 from alexprof.report.render import Column, Table, csv_records, human, num, to_json
 from alexprof.speed.roofline import Bound, Roofline
 
@@ -28,7 +29,8 @@ def intensity(b: Bound) -> str:
     return "-" if b.intensity is None else f"{b.intensity:.3g}"
 
 
-def render(result: Roofline, fmt: str, color: bool = False) -> str:
+def roofline_text(result: Roofline, fmt: str, color: bool = False) -> str:
+    """``alexprof roofline``'s output in ``fmt``."""
     if fmt == "json":
         return to_json(result.to_json())
     if fmt == "csv":
@@ -50,7 +52,7 @@ def table(result: Roofline) -> Table:
         columns += map(Column.num, ["measured", "achieved", "of floor"])
     t = Table(
         f"{result.model}: roofline on {d.title} ({result.dtype}, batch {result.batch}, "
-        f"input {'x'.join(map(str, result.input_shape))})",
+        f"input {fmt_shape(result.input_shape)})",
         columns,
         caption=f"peak {human(result.peak, 'FLOP/s')}, bandwidth {human(d.bandwidth, 'B/s')}, "
                 f"ridge {result.ridge:.3g} FLOP/B: above it a layer is compute bound. FLOPs = 2 x "

@@ -1,9 +1,10 @@
 """Analytic versus measured, field by field, with the reason for every difference.
 
 :func:`verify` is pure: it takes what :mod:`alexprof.torchside.measure` returned and the
-descriptors, and produces :class:`Check` rows.  A check is ``match``,
-``explained`` (a quirk in :mod:`alexprof.torchside.quirks` predicts the measured value
-exactly) or ``mismatch``.  Only ``mismatch`` fails a verification.
+descriptors, and produces :class:`Check` rows.  A check
+(:class:`~alexprof.report.status.CheckStatus`) is ``match``, ``explained`` (a quirk in
+:mod:`alexprof.torchside.quirks` predicts the measured value exactly), ``unmodelled``
+(the row is torch's own) or ``mismatch``.  Only ``mismatch`` fails a verification.
 """
 
 from __future__ import annotations
@@ -17,17 +18,28 @@ from alexprof.counting.formulas import cost_of
 from alexprof.nets import Placed, Shape, Unsupported, row_name
 from alexprof.counting.rows import Measured, Report
 from alexprof.nets.net import Net
+from alexprof.report.status import CheckStatus
 
 TOTAL = "(total)"
 
-# source -> (fields it measures, the convention its numbers follow, what it is)
-SOURCES: dict[str, tuple[tuple[str, ...], str, str]] = {
-    "torch": (("weights", "bias", "params"), "macs", "numel() of each module's weight and bias"),
-    "flopcounter": (("flops", "flops_backward"), "flopcounter",
-                    "torch.utils.flop_counter.FlopCounterMode, one training step"),
-    "ptflops": (("macs",), "ptflops", "ptflops.get_model_complexity_info, pytorch backend"),
-    "aten": (("macs",), "aten", "ptflops.get_model_complexity_info, aten backend"),
-}
+
+@dataclass(frozen=True)
+class Source:
+    """A peer that measures what alexprof counts."""
+
+    name: str  # as ``--verify`` output and the JSON name it: "flopcounter"
+    fields: tuple[str, ...]  # the report fields it measures, per layer
+    convention: str  # the counting convention its numbers follow
+    description: str  # what it is, in the verification footer and JSON
+
+
+SOURCES: dict[str, Source] = {s.name: s for s in (
+    Source("torch", ("weights", "bias", "params"), "macs", "numel() of each module's weight and bias"),
+    Source("flopcounter", ("flops", "flops_backward"), "flopcounter",
+           "torch.utils.flop_counter.FlopCounterMode, one training step"),
+    Source("ptflops", ("macs",), "ptflops", "ptflops.get_model_complexity_info, pytorch backend"),
+    Source("aten", ("macs",), "aten", "ptflops.get_model_complexity_info, aten backend"),
+)}
 
 
 @dataclass(frozen=True)
@@ -37,7 +49,7 @@ class Check:
     field: str
     analytic: int
     measured: int
-    status: str  # "match" | "explained" | "unmodelled" | "mismatch"
+    status: CheckStatus
     reason: str = ""
 
 
@@ -50,14 +62,12 @@ class Verification:
 
     @property
     def failed(self) -> tuple[Check, ...]:
-        return tuple(c for c in self.checks if c.status == "mismatch")
+        return tuple(c for c in self.checks if c.status.failed)
 
-    def status(self, layer: str, source: str) -> str:
-        statuses = {c.status for c in self.checks if c.layer == layer and c.source == source}
-        for worst in ("mismatch", "unmodelled", "explained", "match"):
-            if worst in statuses:
-                return worst
-        return ""
+    def status(self, layer: str, source: str) -> CheckStatus | None:
+        """The worst status of ``layer``'s checks against ``source`` (None: not checked)."""
+        return CheckStatus.worst(c.status for c in self.checks
+                                 if c.layer == layer and c.source == source)
 
     def reasons(self) -> dict[str, list[Check]]:
         """Each distinct reason with the checks it covers (mismatches under their own)."""
@@ -84,13 +94,13 @@ def _judge(layer: str, source: str, field: str, analytic: int, measured: int,
     """``quirk``: the exact extra a named peer behaviour predicts; ``unmodelled``: the
     number involves rows alexprof does not model, so a difference is reported, not failed."""
     if measured == analytic:
-        return Check(layer, source, field, analytic, measured, "match")
+        return Check(layer, source, field, analytic, measured, CheckStatus.MATCH)
     if quirk and measured == analytic + quirk:
-        return Check(layer, source, field, analytic, measured, "explained", reason)
+        return Check(layer, source, field, analytic, measured, CheckStatus.EXPLAINED, reason)
     if unmodelled:
-        return Check(layer, source, field, analytic, measured, "unmodelled", UNMODELLED)
-    return Check(layer, source, field, analytic, measured, "mismatch",
-                 f"unexplained difference from {SOURCES[source][2]}")
+        return Check(layer, source, field, analytic, measured, CheckStatus.UNMODELLED, UNMODELLED)
+    return Check(layer, source, field, analytic, measured, CheckStatus.MISMATCH,
+                 f"unexplained difference from {SOURCES[source].description}")
 
 
 def _unsupported(p: Placed) -> bool:
@@ -101,10 +111,10 @@ def verify(net: Net, input_shape: Shape, batch: int, measured: dict[str, Measure
     placed = {p.name: p for p in net.leaves(input_shape)}
     checks: list[Check] = []
     for source, result in measured.items():
-        fields, convention, _ = SOURCES[source]
-        report = count(net, input_shape, batch, convention)
+        peer = SOURCES[source]
+        report = count(net, input_shape, batch, peer.convention)
         check = _CHECKERS[source]
-        checks += check(report, placed, result, batch, fields)
+        checks += check(report, placed, result, batch, peer.fields)
     return Verification(net.name, input_shape, batch, tuple(checks))
 
 
@@ -126,8 +136,9 @@ def _per_layer(report: Report, placed: dict[str, Placed], result: Measured, batc
         got = result.per_layer.get(path)
         if got is None:  # absent from the peer's output: never read as a measured 0
             peer_gap = odd and result.source in ("ptflops", "aten")
-            status, why = ("unmodelled", NO_LINE) if peer_gap else (
-                "mismatch", f"no row for this layer in the output of {SOURCES[result.source][2]}")
+            status, why = (CheckStatus.UNMODELLED, NO_LINE) if peer_gap else (
+                CheckStatus.MISMATCH,
+                f"no row for this layer in the output of {SOURCES[result.source].description}")
             checks += [Check(module, result.source, field,
                              sum(getattr(rows[n], field) or 0 for n in names), 0, status, why)
                        for field in fields]
@@ -155,7 +166,7 @@ def _torch(report: Report, placed: dict[str, Placed], result: Measured, batch: i
 def _flopcounter(report: Report, placed: dict[str, Placed], result: Measured, batch: int,
                  fields: tuple[str, ...]) -> list[Check]:
     checks = _per_layer(report, placed, result, batch, fields)
-    quirk = sum(c.measured - c.analytic for c in checks if c.status == "explained")
+    quirk = sum(c.measured - c.analytic for c in checks if c.status is CheckStatus.EXPLAINED)
     analytic = report.total("flops") + report.total("flops_backward")
     checks.append(_judge(TOTAL, "flopcounter", "flops+flops_backward", analytic,
                          result.total or 0, quirk, quirks.FLOPCOUNTER_GROUPS))
@@ -177,13 +188,14 @@ def _total(report: Report, result: Measured, checks: list[Check], quirk: int, re
     rows are unmodelled, also plus the per-row differences already reported."""
     analytic, measured = report.total("macs"), result.total or 0
     check = _judge(TOTAL, result.source, "macs", analytic, measured, quirk, reason)
-    if check.status != "mismatch" or not unmodelled:
+    if not check.status.failed or not unmodelled:
         return check
-    known = quirk + sum(c.measured - c.analytic for c in checks if c.status == "unmodelled")
+    known = quirk + sum(c.measured - c.analytic for c in checks
+                        if c.status is CheckStatus.UNMODELLED)
     rest = measured - analytic - known
     note = f"{UNMODELLED}; of the difference, {known:+,} is predicted or shown per layer" + (
         f" and {rest:+,} comes from functional calls inside unmodelled code" if rest else "")
-    return Check(TOTAL, result.source, "macs", analytic, measured, "unmodelled", note)
+    return Check(TOTAL, result.source, "macs", analytic, measured, CheckStatus.UNMODELLED, note)
 
 
 def _aten(report: Report, placed: dict[str, Placed], result: Measured, batch: int,

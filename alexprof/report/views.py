@@ -7,18 +7,18 @@ from typing import Any
 from alexprof.nets import row_name
 from alexprof.report.verify import SOURCES, TOTAL, Verification
 from alexprof.counting.conventions import CONVENTIONS
-from alexprof.report.render import (
-    MARKS, Column, Table, csv_records, human, num, shape_str, share, to_json,
-)
+from alexprof.nets.shapes import fmt_shape
+from alexprof.report.render import Column, Table, csv_records, human, num, share, to_json
+from alexprof.report.status import CheckStatus, mark
 from alexprof.counting.rows import Report
 
 PARAM_SOURCES = ("torch",)
 FLOP_SOURCES = ("torch", "flopcounter", "ptflops", "aten")
 
 
-def render(report: Report, kind: str, fmt: str, verification: Verification | None = None,
-           color: bool = False) -> str:
-    """``kind`` is 'params' or 'flops'."""
+def counts_text(report: Report, kind: str, fmt: str, verification: Verification | None = None,
+                color: bool = False) -> str:
+    """``alexprof params`` or ``flops`` output (``kind`` is 'params' or 'flops') in ``fmt``."""
     if fmt == "json":
         doc: dict[str, Any] = report.to_json()
         if verification is not None:
@@ -35,13 +35,13 @@ def render(report: Report, kind: str, fmt: str, verification: Verification | Non
 def params_table(report: Report) -> Table:
     total = report.total("params")
     table = Table(
-        f"{report.model}: parameters per layer (input {shape_str(report.input_shape)})",
+        f"{report.model}: parameters per layer (input {fmt_shape(report.input_shape)})",
         [Column.text("layer"), Column.text("type"), Column.token("output"), Column.num("weights"),
          Column.num("bias"), Column.num("params"), Column.num("share")],
         caption="weights and bias counted separately; params = weights + bias",
     )
     for row in report.rows:
-        table.add(row.name, row.type, shape_str(row.output_shape), num(row.weights),
+        table.add(row.name, row.type, fmt_shape(row.output_shape), num(row.weights),
                   num(row.bias), num(row.params), share(row.params, total))
     table.total = ["total", "", "", num(report.total("weights")), num(report.total("bias")),
                    num(total), "100.0%"]
@@ -72,7 +72,7 @@ def flops_table(report: Report) -> Table:
     conv = CONVENTIONS[report.convention]
     total = report.total("flops")
     table = Table(
-        f"{report.model}: arithmetic per layer (input {shape_str(report.input_shape)}, "
+        f"{report.model}: arithmetic per layer (input {fmt_shape(report.input_shape)}, "
         f"batch {report.batch})",
         [Column.text("layer"), Column.text("type"), Column.token("output"), Column.num("MACs"),
          Column.num("FLOPs"), Column.num("backward FLOPs"), Column.num("share")],
@@ -80,7 +80,7 @@ def flops_table(report: Report) -> Table:
                 "one training step's gradients.",
     )
     for row in report.rows:
-        table.add(row.name, row.type, shape_str(row.output_shape), num(row.macs), num(row.flops),
+        table.add(row.name, row.type, fmt_shape(row.output_shape), num(row.macs), num(row.flops),
                   num(row.flops_backward), share(row.flops, total))
     table.total = ["total", "", "", num(report.total("macs")), num(total),
                    num(report.total("flops_backward")), "100.0%"]
@@ -114,19 +114,20 @@ def add_verification(table: Table, report: Report, verification: Verification) -
     for row, cells in zip(report.rows, table.rows):
         module = row_name(row.path)
         top = module.split(".", 1)[0]
-        cells += [MARKS[verification.status(module if s != "aten" else top, s)] for s in sources]
+        cells += [mark(verification.status(module if s != "aten" else top, s)) for s in sources]
     if table.total:
-        table.total += [MARKS[verification.status(TOTAL, s)] for s in sources]
+        table.total += [mark(verification.status(TOTAL, s)) for s in sources]
     table.footer.append(
-        "Verified against: " + "; ".join(f"{s} = {SOURCES[s][2]}" for s in sources)
-        + ". ✓ equal, ≈ differs by a known peer quirk (predicted exactly), ? a row alexprof "
-        "does not model (its numbers are torch's), ✗ unexplained."
+        "Verified against: " + "; ".join(f"{s} = {SOURCES[s].description}" for s in sources)
+        + f". {CheckStatus.MATCH.mark} equal, {CheckStatus.EXPLAINED.mark} differs by a known peer "
+        f"quirk (predicted exactly), {CheckStatus.UNMODELLED.mark} a row alexprof does not model "
+        f"(its numbers are torch's), {CheckStatus.MISMATCH.mark} unexplained."
     )
     for reason, checks in verification.reasons().items():
         where = ", ".join(f"{c.layer} {c.field} {c.measured - c.analytic:+,}" for c in checks)
-        table.footer.append(f"{MARKS[checks[0].status]} {where}: {reason}.")
+        table.footer.append(f"{checks[0].status.mark} {where}: {reason}.")
     failed = verification.failed
-    unmodelled = sum(c.status == "unmodelled" for c in verification.checks)
+    unmodelled = sum(c.status is CheckStatus.UNMODELLED for c in verification.checks)
     table.footer.append(
         f"Verification: {len(verification.checks) - len(failed) - unmodelled} of "
         f"{len(verification.checks)} checks agree or are explained"
@@ -138,7 +139,7 @@ def add_verification(table: Table, report: Report, verification: Verification) -
 def verification_json(v: Verification) -> dict[str, Any]:
     return {
         "passed": not v.failed,
-        "sources": {s: SOURCES[s][2] for s in sorted({c.source for c in v.checks})},
+        "sources": {s: SOURCES[s].description for s in sorted({c.source for c in v.checks})},
         "checks": [
             {"layer": c.layer, "source": c.source, "field": c.field, "analytic": c.analytic,
              "measured": c.measured, "status": c.status, **({"reason": c.reason} if c.reason else {})}
@@ -155,6 +156,6 @@ def models_text(entries: list[dict[str, Any]], fmt: str) -> str:
     table = Table("networks known by name", [Column.text("model"), Column.token("input"),
                   Column.num("params"), Column.num("MACs"), Column.text("description")])
     for e in entries:
-        table.add(e["name"], shape_str(e["input_shape"]), num(e["params"]), num(e["macs"]),
+        table.add(e["name"], fmt_shape(e["input_shape"]), num(e["params"]), num(e["macs"]),
                   e["description"])
     return table.to_text(fmt)

@@ -26,7 +26,7 @@ os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")  # see alexprof.torchside.
 import torch  # noqa: E402
 
 from alexprof.errors import CheckFailed, UsageError  # noqa: E402
-from alexprof.memory.stages import STAGES, StageTrace, Trace  # noqa: E402
+from alexprof.memory.stages import Stage, StageTrace, Trace, check_modelled  # noqa: E402
 from alexprof.torchside.profiler import Recorder, iter_log  # noqa: E402
 from alexprof.memory.engine import storage_bytes  # noqa: E402
 from alexprof.nets.net import Net  # noqa: E402
@@ -37,8 +37,8 @@ TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": 
 class DeviceOutOfMemory(CheckFailed):
     """The device ran out of memory in a stage (exit 1)."""
 
-    def __init__(self, stage: str, batch: int, detail: str) -> None:
-        super().__init__(f"out of memory in stage {stage!r} at batch {batch}: {detail}")
+    def __init__(self, stage: Stage | str, batch: int, detail: str) -> None:  # str: "warm-up"
+        super().__init__(f"out of memory in stage {str(stage)!r} at batch {batch}: {detail}")
         self.stage, self.batch = stage, batch
 
 
@@ -54,9 +54,7 @@ def run_step(net: Net, input_shape: tuple[int, ...], batch: int, dtype: str = "f
              optimizer: str = "sgd-momentum", device: str = "cpu", foreach: bool | None = None,
              log: bool = False, seed: int = 0) -> Trace:
     """Run one training step of ``net`` and measure every stage."""
-    if net.recorded is not None:
-        raise UsageError(f"model {net.name!r} is a user module recorded from torch; memtrace "
-                         "models networks written as descriptors (a zoo name or a --spec file)")
+    check_modelled(net)
     if device == "cuda" and not cuda_available():
         raise UsageError("--device cuda: no CUDA device is available here (torch "
                          f"{torch.__version__}); use --device cpu or --predict-only")
@@ -86,11 +84,11 @@ def _step(probe: "_Probe | _NoProbe", net: Net, shape: tuple[int, ...], batch: i
     from alexprof.torchside.bridge import side_outputs, to_module
 
     stored = max(batch, net.stored_batch or batch)
-    with probe.stage("input"):
+    with probe.stage(Stage.INPUT):
         x = torch.rand((stored, *shape), dtype=dt, device=dev)
         y = torch.randint(0, net.num_classes, (stored, 1) if net.stored_batch else (stored,), device=dev)
         xb, yb = (x[:batch], y[:batch].squeeze(1)) if net.stored_batch else (x, y)
-    with probe.stage("model"):
+    with probe.stage(Stage.MODEL):
         with torch.device("meta"):
             model = to_module(net.body)
         model = model.to(dtype=dt).to_empty(device=dev)
@@ -101,18 +99,18 @@ def _step(probe: "_Probe | _NoProbe", net: Net, shape: tuple[int, ...], batch: i
                     reset()
         model.train()
         opt = _optimizer(model, optimizer, foreach)
-    with probe.stage("forward"):
+    with probe.stage(Stage.FORWARD):
         out = model(xb)
-    with probe.stage("loss"):
+    with probe.stage(Stage.LOSS):
         loss = cross_entropy(out, yb)
         for weight, side in side_outputs(model):  # GoogLeNet's auxiliary classifiers
             loss = loss + weight * cross_entropy(side, yb)
-    with probe.stage("backward"):
+    with probe.stage(Stage.BACKWARD):
         loss.backward()
-    with probe.stage("step"):
+    with probe.stage(Stage.STEP):
         if opt is not None:
             opt.step()
-    with probe.stage("zero_grad"):
+    with probe.stage(Stage.ZERO_GRAD):
         (opt or model).zero_grad(set_to_none=True)
     del x, y, xb, yb, out, loss
 
@@ -133,12 +131,11 @@ class _Probe:
     def __init__(self, device: str, baseline: int, base_over: int) -> None:
         self.device, self.baseline, self.base_over = device, baseline, base_over
         self.recorder = Recorder(device)
-        self.current = ""
-        self.cuda: dict[str, tuple[int, int, int]] = {}
+        self.current: Stage | str = ""  # the stage running now
+        self.cuda: dict[Stage, tuple[int, int, int]] = {}
 
     @contextlib.contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        assert name in STAGES
+    def stage(self, name: Stage) -> Iterator[None]:
         self.current = name
         if self.device == "cuda":
             torch.cuda.synchronize()
@@ -158,18 +155,19 @@ class _Probe:
             raise CheckFailed("torch.profiler reported no CUDA allocation during the step; "
                               "this torch build does not record CUDA memory events")
         for s in stages:
+            stage = Stage(s.stage)  # the profiler's mark, read back as the member it was
             if self.device == "cuda":
-                allocated, peak, over = self.cuda[s.stage]
-                out.append(StageTrace(s.stage, allocated, peak, s.allocated, s.peak_ops, over))
+                allocated, peak, over = self.cuda[stage]
+                out.append(StageTrace(stage, allocated, peak, s.allocated, s.peak_ops, over))
             else:
-                out.append(StageTrace(s.stage, s.allocated, s.peak, s.allocated, s.peak_ops))
+                out.append(StageTrace(stage, s.allocated, s.peak, s.allocated, s.peak_ops))
         return tuple(out)
 
 
 class _NoProbe:
     """Stages without measuring (the warm-up step)."""
 
-    def stage(self, name: str) -> contextlib.nullcontext:
+    def stage(self, name: Stage) -> contextlib.nullcontext:
         return contextlib.nullcontext()
 
 
@@ -210,7 +208,7 @@ def _over_allocation() -> int:
     return extra
 
 
-def _reraise(e: RuntimeError, stage: str, batch: int, dtype: str, device: str) -> None:
+def _reraise(e: RuntimeError, stage: Stage | str, batch: int, dtype: str, device: str) -> None:
     if isinstance(e, torch.OutOfMemoryError):
         raise DeviceOutOfMemory(stage, batch, str(e).splitlines()[0]) from None
     text = str(e)

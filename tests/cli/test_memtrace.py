@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from alexprof.memory.stages import STAGES
+from alexprof.memory.stages import Stage
 
 MiB = 1 << 20
 
@@ -23,7 +23,7 @@ def test_json_contract_measured_on_cpu(cli) -> None:
     assert doc["schema"] == "alexprof/1"
     assert (doc["model"], doc["device"], doc["batch"], doc["dtype"], doc["optimizer"]) == \
         ("alexnet", "cpu", 1, "float32", "sgd-momentum")
-    assert [s["stage"] for s in doc["stages"]] == list(STAGES)
+    assert [s["stage"] for s in doc["stages"]] == list(Stage)
     for s in doc["stages"]:
         for key in ("allocated", "predicted", "peak", "peak_predicted", "peak_ops"):
             assert isinstance(s[key], int)
@@ -61,7 +61,7 @@ def test_sweep_csv_and_markdown(cli) -> None:
     rows = list(csv.DictReader(io.StringIO(
         cli("memtrace", "alexnet-d2l", "--predict-only", "-d", "cpu", "-b", "1,8", "-f", "csv").out)))
     assert [(r["batch"], r["stage"]) for r in rows[:2]] == [("1", "input"), ("1", "model")]
-    assert len(rows) == 2 * len(STAGES)
+    assert len(rows) == 2 * len(Stage)
     md = cli("memtrace", "alexnet", "--predict-only", "-b", "1,32,128", "-f", "markdown").out
     assert "| batch | after forward | peak predicted | peak stage | activations kept |" in md
     doc = cli("memtrace", "alexnet", "--predict-only", "-b", "1,2", "-f", "json").json()

@@ -17,7 +17,7 @@ torch = pytest.importorskip("torch")
 from alexprof import nets as L  # noqa: E402
 from alexprof.nets.zoo import index as zoo  # noqa: E402
 from alexprof.memory.predict import predict  # noqa: E402
-from alexprof.memory.stages import STAGES  # noqa: E402
+from alexprof.memory.stages import Stage  # noqa: E402
 from alexprof.torchside.tracer import run_step  # noqa: E402
 
 ALEXNETS = ("alexnet", "alexnet-d2l", "alexnet-2012", "alexnet-torchvision")
@@ -30,8 +30,8 @@ def assert_exact(net: zoo.Net, batch: int, optimizer: str, dtype: str = "float32
                  foreach: bool | None = None) -> None:
     trace = run_step(net, net.input_shape, batch, dtype, optimizer, "cpu", foreach=foreach, log=True)
     pred = predict(net, net.input_shape, batch, dtype, optimizer, "cpu", foreach=foreach)
-    assert [m.stage for m in trace.stages] == list(STAGES)  # no stage silently missing
-    assert [p.stage for p in pred.stages] == list(STAGES)
+    assert [m.stage for m in trace.stages] == list(Stage)  # no stage silently missing
+    assert [p.stage for p in pred.stages] == list(Stage)
     for m, p in zip(trace.stages, pred.stages):
         assert m.stage == p.stage
         if (m.allocated, m.peak_ops) != (p.allocated, p.peak) or m.peak < m.peak_ops:
