@@ -4,7 +4,7 @@ Renderers take plain data (reports, verifications) and return text; only
 :func:`emit` writes, to stdout or atomically to ``--output``.  JSON keeps
 integers as integers; human units appear only in tables.  A table fits
 :func:`target_width` (a terminal's, or ``COLUMNS``) and keeps its natural width
-when piped; its columns are declared (:class:`~alexprof.columns.Column`).
+when piped; its columns are declared (:class:`~alexprof.report.columns.Column`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Iterator
 
-from alexprof.columns import Align, Column, frame, notes, plan, squeezed, wrap_words
+from alexprof.report.columns import Align, Column, frame, notes, plan, squeezed, wrap_words
 from alexprof.errors import UsageError, choose
 from alexprof.nets.shapes import fmt_shape
 

@@ -9,11 +9,11 @@ from typing import Any, Callable, Iterator
 import pytest
 from rich.cells import cell_len
 
-from alexprof import render
-from alexprof.columns import Kind, compact, compact_cell
-from alexprof.memviews import size
+from alexprof.report import render
+from alexprof.report.columns import Kind, compact, compact_cell
+from alexprof.report.memviews import size
 
-from .conftest import GOLDEN
+from tests.conftest import GOLDEN
 
 SHORTENED = "Numbers shortened to fit {width} columns"
 

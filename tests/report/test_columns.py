@@ -8,10 +8,10 @@ import sys
 import pytest
 from rich.cells import cell_len
 
-from alexprof import render
-from alexprof.columns import (Align, Column, Kind, Squeeze, compact, compact_cell, frame, notes,
+from alexprof.report import render
+from alexprof.report.columns import (Align, Column, Kind, Squeeze, compact, compact_cell, frame, notes,
                               plan, wrap_words)
-from alexprof.render import Table, table_width, target_width
+from alexprof.report.render import Table, table_width, target_width
 
 
 @pytest.mark.parametrize("n, text", [
