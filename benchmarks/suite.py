@@ -39,7 +39,7 @@ from peers import TOOLS, Tool, judge, source
 
 from alexprof.nets.zoo import index as zoo
 from alexprof.nets import Shape
-from alexprof.report.render import Table
+from alexprof.report.render import Column, Table
 
 BASE = (("alexnet", 1), ("alexnet-2012", 1), ("alexnet-torchvision", 1))
 GROWING = "alexnet-torchvision"  # its adaptive pool accepts any input size
@@ -132,14 +132,15 @@ def ratio(s: float | None, base: float | None) -> str:
 
 def table(results: list[Result]) -> Table:
     t = Table("alexprof vs the peers: count reported, whole-process and per-call time",
-              ["network", "input", "batch", "tool", "reports", "count", "agree", "process",
-               "x alexprof", "per call", "x alexprof "],
+              [Column.text("network"), Column.token("input"), Column.num("batch"),
+               Column.text("tool"), Column.text("reports"), Column.num("count"),
+               Column.token("agree"), Column.num("process"), Column.num("x alexprof"),
+               Column.num("per call"), Column.num("x alexprof ")],
               caption="process: fresh `python -c` (median of the runs asked for on the first rows, "
                       "one run on the growth rows at larger batch or input); per call: in-process "
                       "median of at least 5 calls after one warm-up; ratios: the tool's time over "
                       "alexprof's, same row. torch runs on one thread (a parallel region stalls "
                       "when a shared vCPU is taken away, which made 2-thread timings jump 10x).")
-    t.right = {2, 5, 7, 8, 9, 10}
     anchor: dict[tuple[str, Shape, int], Result] = {}
     for r in results:
         key = (r.network, r.input_shape, r.batch)

@@ -16,6 +16,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="rewrite tests/golden/*.md rendered outputs instead of comparing")
 
 
+@pytest.fixture(autouse=True)
+def _natural_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables are fitted to COLUMNS when it is set; the goldens are natural width (piped)."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+
 @dataclass
 class Result:
     code: int
