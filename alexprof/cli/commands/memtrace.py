@@ -11,11 +11,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from alexprof.cli import (
-    FormatOpt, ForceOpt, InputOpt, ModelArg, OutputOpt, PlotOpt, SpecOpt, _color, app, model_ref,
-    parse_input, resolve_model,
+from alexprof.cli.load import load, reference
+from alexprof.cli.options import (
+    DtypeOpt, ForceOpt, FormatOpt, InputOpt, ModelArg, OutputOpt, PlotOpt, SpecOpt,
 )
 from alexprof.errors import CheckFailed, UsageError
+from alexprof.parse import batch_list
 
 DeviceOpt = Annotated[str, typer.Option(
     "--device", "-d", help="cuda | cpu | auto (cuda when available, else cpu; with "
@@ -24,27 +25,12 @@ SweepOpt = Annotated[Optional[str], typer.Option(
     "--batch", "-b", metavar="N[,N...]",
     help="Batch size, or a comma list for a sweep (1,8,32,128). Default: the network's own "
     "(1; 256 for linear-demo).")]
-DtypeOpt = Annotated[str, typer.Option("--dtype", help="float32 | float16 | bfloat16.")]
 OptimizerOpt = Annotated[str, typer.Option(
     "--optimizer", help="none | sgd | sgd-momentum | adam (the first step: it creates the state).")]
 PredictOpt = Annotated[bool, typer.Option(
     "--predict-only", help="Only the analytic prediction: no torch, any batch size.")]
 LogOpt = Annotated[bool, typer.Option(
     "--log", help="Also print every allocation and free the profiler saw, with its op (stderr).")]
-
-
-def parse_batches(text: str) -> list[int]:
-    out = []
-    for part in text.split(","):
-        try:
-            value = int(part.strip())
-        except ValueError:
-            raise UsageError(f"--batch {text!r}: {part.strip()!r} is not an integer; give N or a "
-                             "comma list such as 1,8,32") from None
-        if value < 1:
-            raise UsageError(f"--batch {text!r}: {value} must be a positive integer")
-        out.append(value)
-    return out
 
 
 def resolve_device(device: str, predict_only: bool) -> str:
@@ -63,8 +49,8 @@ def resolve_device(device: str, predict_only: bool) -> str:
     return device
 
 
-@app.command()
 def memtrace(
+    ctx: typer.Context,
     model: ModelArg = "alexnet", spec: SpecOpt = None, input: InputOpt = None,
     device: DeviceOpt = "auto",
     batch: SweepOpt = None, dtype: DtypeOpt = "float32", optimizer: OptimizerOpt = "sgd-momentum",
@@ -80,40 +66,29 @@ def memtrace(
     explain exits 1.
     Example: [bold]alexprof memtrace alexnet --device cpu --batch 1,2,4[/bold]
     """
-    from alexprof.memory import DTYPES, OPTIMIZERS, check_choice, predict
-    from alexprof.memreport import MemRun
+    from alexprof.memory import DTYPES, OPTIMIZERS, check_choice
     from alexprof.memviews import render
     from alexprof.render import check_format, emit
 
     check_format(fmt)
     check_choice("--dtype", dtype, DTYPES)
     check_choice("--optimizer", optimizer, OPTIMIZERS)
-    net = resolve_model(model_ref(model, None, spec), parse_input(input))
+    loaded = load(reference(model, None, spec), input)
+    net = loaded.net
     if net.recorded is not None:
         raise UsageError(f"model {net.name!r} is a user module recorded from torch; memtrace "
                          "models networks written as descriptors (a zoo name or a --spec file)")
-    shape = parse_input(input) or net.input_shape
-    batches = parse_batches(batch or str(net.batch))
+    batches = batch_list(batch or str(net.batch))
     if plot is not None and len(batches) > 1:
         raise UsageError(f"--plot draws one batch size; --batch {batch!r} names {len(batches)}")
-    from alexprof.plots import check_plot
+    if plot is not None:
+        from alexprof.plots import check_plot
 
-    plot = check_plot(plot, force)
+        plot = check_plot(plot, force)
     dev = resolve_device(device, predict_only)
-    runs: list[MemRun] = []
-    failure: CheckFailed | None = None
-    for b in _progress(batches, f"{net.name} on {dev}"):
-        pred = predict(net, shape, b, dtype, optimizer, dev)
-        if predict_only:
-            runs.append(MemRun(pred))
-            continue
-        try:
-            runs.append(MemRun(pred, _measure(net, shape, b, dtype, optimizer, dev, log)))
-        except CheckFailed as e:  # out of memory: say where, and what was predicted there
-            failure = _oom(e, pred)
-            break
+    runs, failure = _runs(net, loaded.shape, batches, dtype, optimizer, dev, predict_only, log)
     if runs:
-        emit(render(runs, fmt, _color(output)), output, force)
+        emit(render(runs, fmt, ctx.obj.color(output)), output, force)
     if plot is not None and runs:
         _plot(runs[0], plot)
     if failure is not None:
@@ -123,6 +98,25 @@ def memtrace(
         b, row = failed[0]
         raise CheckFailed(f"{len(failed)} stage(s) differ without explanation; first: batch {b} "
                           f"{row.stage}: {row.reason}")
+
+
+def _runs(net, shape, batches, dtype, optimizer, device, predict_only, log):  # type: ignore[no-untyped-def]
+    """One MemRun per batch size (predicted, and measured unless --predict-only), and the
+    out-of-memory failure that stopped the sweep, if one did."""
+    from alexprof.memory import predict
+    from alexprof.memreport import MemRun
+
+    runs: list[MemRun] = []
+    for b in _progress(batches, f"{net.name} on {device}"):
+        pred = predict(net, shape, b, dtype, optimizer, device)
+        if predict_only:
+            runs.append(MemRun(pred))
+            continue
+        try:
+            runs.append(MemRun(pred, _measure(net, shape, b, dtype, optimizer, device, log)))
+        except CheckFailed as e:  # out of memory: say where, and what was predicted there
+            return runs, _oom(e, pred)
+    return runs, None
 
 
 def _measure(net, shape, batch, dtype, optimizer, device, log):  # type: ignore[no-untyped-def]
