@@ -19,6 +19,7 @@ from alexprof.cli.state import State
 HELP = ("Exact per-layer parameters, FLOPs and training memory of convolutional networks, "
         "derived on paper and checked against what PyTorch measures.")
 COMMANDS = ("models", "params", "flops", "check", "compare", "roofline", "memtrace", "fit")
+HELP_OPTIONS = ["-h", "--help"]
 
 
 def show_version(value: bool) -> None:
@@ -49,7 +50,7 @@ def build(names: Sequence[str] = COMMANDS) -> typer.Typer:
     app = typer.Typer(
         name="alexprof", help=HELP, cls=Group, no_args_is_help=True, add_completion=False,
         pretty_exceptions_enable=False, rich_markup_mode="rich",
-        context_settings={"help_option_names": ["-h", "--help"]},
+        context_settings={"help_option_names": HELP_OPTIONS},
     )
     app.callback()(root)
     for name in names:
@@ -58,9 +59,14 @@ def build(names: Sequence[str] = COMMANDS) -> typer.Typer:
 
 
 def command_named(args: Sequence[str]) -> str | None:
-    """The command ``args`` run (the first word that is not a root flag), if it is one."""
-    word = next((a for a in args if not a.startswith("-")), None)
-    return word if word in COMMANDS else None
+    """The command ``args`` run: the first word that is not a root flag, if it is a command
+    and no root --help comes before it (the root's help lists every command)."""
+    for arg in args:
+        if arg in HELP_OPTIONS:
+            return None
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
 
 
 def for_args(args: Sequence[str]) -> typer.Typer:

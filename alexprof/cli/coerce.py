@@ -1,17 +1,20 @@
 """Keep pydantic out of a command's start-up: plain values are converted here, not by typer.
 
-Why: typer 0.29 converts every parameter value except a bool flag's through a pydantic
-``TypeAdapter`` (``typer.core._TyperParameter.process_value`` -> ``get_runtime_param`` ->
-``typer._coercion.build_runtime_param`` -> ``typer._adapters``, whose module imports
-pydantic).  So the first ``str`` option of any command costs the pydantic import, about
-90 ms, although typer's own conversion of the kinds alexprof declares is the identity
-(``str``), ``Path(text)`` (a ``Path`` whose flags are typer's defaults) and a list of those.
+Why: typer 0.29 converts every parameter value through a pydantic ``TypeAdapter`` built on
+first use (``typer.core._TyperParameter.process_value`` -> ``get_runtime_param`` ->
+``typer._coercion.build_runtime_param`` -> ``typer._adapters``, a module that imports
+pydantic); only a bool flag whose value is already a bool skips it.  ``--help`` is such a
+flag, but when it is absent its value is None, so every run imported pydantic (about 90 ms,
+a third of ``alexprof flops``) while parsing its first option, although typer's conversion
+of the kinds alexprof declares is the identity (``str``, ``bool``), ``Path(text)`` (for a
+``Path`` whose flags are typer's defaults) and lists of those.
 
-How: every command is a :class:`Command` (typer's documented ``cls=`` hook).  Its
-parameters convert those plain kinds the way typer does and hand anything else (another
-type, a bytes value, a parser, an unreadable existing path, a missing required value) to
-typer's own ``process_value``, so messages and results stay typer's.  The parameters stay
-typer's classes for parsing and help; only the conversion step is overridden.
+How: the root is a :class:`Group` and every command a :class:`Command` (typer's ``cls=``
+hook).  Their parameters, --help included, convert those plain kinds as typer does and
+hand everything else (another type, a bytes value, a parser, an unreadable existing path,
+a missing required value) to typer's own ``process_value``, so results and messages stay
+typer's (tests/cli/test_coerce.py compares both on every command).  The parameters stay
+typer's objects for parsing and help; only the conversion step is overridden.
 """
 
 from __future__ import annotations

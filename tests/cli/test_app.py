@@ -119,6 +119,11 @@ def test_commands_attached_in_help_order_and_root_takes_flags_only() -> None:
     assert all(p.is_flag for p in group.params)  # command_named() skips every '-' word
     assert root_app.command_named(["--debug", "flops", "alexnet"]) == "flops"
     assert root_app.command_named(["--debug", "flop"]) is None  # a typo: the full app answers
+    assert root_app.command_named(["--help", "flops"]) is None  # the root's help: every command
+
+
+def test_root_help_before_a_command_still_lists_every_command(cli) -> None:
+    assert cli("--help", "flops").out == cli("--help").out
 
 
 def test_command_modules_never_import_the_app() -> None:
