@@ -52,8 +52,6 @@ FLOPCOUNTER = (
     "    model(x)\n"
     "print(json.dumps({'flops': counter.get_total_flops()}))\n"
 )
-
-
 TYPER = 'python -c "import typer"'  # the floor a typer CLI starts from: the 2x target's base
 
 
@@ -74,32 +72,35 @@ def alexprof_totals(*args: str) -> dict[str, int]:
     return json.loads(out.stdout)["totals"]
 
 
-def torch_source(device: str) -> str:
-    """alexprof's alexnet as the plain torch code a user would write (checked identical)."""
+def torch_alexnet(device: str) -> str:
+    """alexprof's alexnet as the plain torch code a user would write: it defines ``model``
+    (and ``DEVICE``), and is checked to rebuild alexprof's module exactly."""
     import torch
-    from torch import nn  # noqa: F401  (the literal below is evaluated with nn in scope)
 
     from alexprof import load_model
     from alexprof.torch_bridge import build
 
-    built = build(load_model("alexnet").body, "meta")
+    built = build(load_model("alexnet").body, "meta").eval()
     children = "".join(f"    ({name!r}, nn.{child!r}),\n" for name, child in built.named_children())
+    model = f"model = nn.Sequential(OrderedDict([\n{children}])).eval()\n"
+    if device != "cpu":  # on the CPU a user builds it plainly; elsewhere under torch.device
+        model = "with torch.device(DEVICE):\n" + "".join(f"    {line}\n" for line in model.splitlines())
     source = ("import json\nfrom collections import OrderedDict\nimport torch\nfrom torch import nn\n"
-              f"DEVICE = {device!r}\ntorch.manual_seed(0)\nwith torch.device(DEVICE):\n"
-              f"    model = nn.Sequential(OrderedDict([\n{children}    ])).eval()\n")
+              f"DEVICE = {device!r}\ntorch.manual_seed(0)\n{model}")
     scope: dict[str, object] = {}
-    exec(source.replace(f"DEVICE = {device!r}", "DEVICE = 'meta'"), scope)  # noqa: S102
-    if repr(scope["model"]) != repr(built.eval()) or not isinstance(scope["model"], torch.nn.Module):
+    exec(source.replace(f"DEVICE = {device!r}", "DEVICE = 'meta'"), scope)  # noqa: S102 - ours
+    if not isinstance(scope["model"], torch.nn.Module) or repr(scope["model"]) != repr(built):
         sys.exit("the plain torch AlexNet differs from alexprof's build")
     return source
 
 
 def contenders() -> list[Contender]:
     exe, py = alexprof_exe(), sys.executable
-    cpu, meta = torch_source("cpu"), torch_source("meta")
+    cpu, meta = torch_alexnet("cpu"), torch_alexnet("meta")
+    flops, params = ["flops", "alexnet", "--format", "json"], ["params", "alexnet", "--format", "json"]
     return [
-        Contender("alexprof flops alexnet --format json", [exe, "flops", "alexnet", "--format", "json"], ""),
-        Contender("alexprof params alexnet --format json", [exe, "params", "alexnet", "--format", "json"], ""),
+        Contender("alexprof " + " ".join(flops), [exe, *flops], ""),
+        Contender("alexprof " + " ".join(params), [exe, *params], ""),
         Contender("ptflops, CPU, real weights", [py, "-c", cpu + PTFLOPS], "ptflops"),
         Contender("ptflops, meta", [py, "-c", meta + PTFLOPS], "ptflops"),
         Contender("FlopCounterMode, meta", [py, "-c", meta + FLOPCOUNTER], "flopcounter"),
@@ -185,8 +186,9 @@ def table(all_: list[Contender], times: dict[str, tuple[float, float]], matched:
         f"{base_cpu / typer_cpu:.2f}x cpu (target: within 2x)",
         f"# fastest ptflops / alexprof flops json: {fastest('ptflops'):.1f}x wall; fastest "
         f"FlopCounterMode: {fastest('FlopCounterMode'):.1f}x wall (target: at least 10x)",
-        "# totals: ptflops MACs = alexprof --convention ptflops (count_functional=False: its "
-        "per-layer sum); FlopCounterMode FLOPs = alexprof --convention flopcounter (forward)",
+        "# totals equal before timing: ptflops MACs = alexprof --convention ptflops "
+        "(count_functional=False: its per-layer sum), ptflops params = alexprof params;",
+        "# FlopCounterMode FLOPs = alexprof --convention flopcounter (forward, FLOPs = 2 x MACs)",
     ]
     return "\n".join(lines) + "\n"
 

@@ -1,9 +1,9 @@
 """The typer app: the root callback that builds ``ctx.obj``, and the commands attached to it.
 
-Command modules know nothing of this module: each defines one plain function named after
-its command, and :func:`build` attaches them, in the order ``alexprof --help`` lists them.
-A run of one command builds the app with that command only (typer reads every attached
-function's signature when it builds the click command: ~20 ms for all eight).
+Command modules know nothing of this module: each defines one plain function, which
+:data:`COMMANDS` names and :func:`build` attaches, in the order ``alexprof --help`` lists
+them.  A run of one command builds the app with that command only (typer reads every
+attached function's signature when it builds the click command: ~20 ms for all eight).
 """
 
 from __future__ import annotations
@@ -18,7 +18,16 @@ from alexprof.cli.state import State
 
 HELP = ("Exact per-layer parameters, FLOPs and training memory of convolutional networks, "
         "derived on paper and checked against what PyTorch measures.")
-COMMANDS = ("models", "params", "flops", "check", "compare", "roofline", "memtrace", "fit")
+COMMANDS = {  # name -> module:function, in help order; each module is imported when attached
+    "models": "alexprof.cli.commands.models:models",
+    "params": "alexprof.cli.commands.params:params",
+    "flops": "alexprof.cli.commands.flops:flops",
+    "check": "alexprof.cli.commands.check:check",
+    "compare": "alexprof.cli.commands.compare:compare",
+    "roofline": "alexprof.cli.commands.roofline:roofline",
+    "memtrace": "alexprof.cli.commands.memtrace:memtrace",
+    "fit": "alexprof.cli.commands.fit:fit",
+}
 HELP_OPTIONS = ["-h", "--help"]
 
 
@@ -42,11 +51,12 @@ def root(
 
 
 def command(name: str) -> Callable[..., None]:
-    """The function of command ``name``: ``alexprof.cli.commands.<name>.<name>``."""
-    return getattr(import_module(f"alexprof.cli.commands.{name}"), name)
+    """The function :data:`COMMANDS` names for ``name``."""
+    module, _, function = COMMANDS[name].partition(":")
+    return getattr(import_module(module), function)
 
 
-def build(names: Sequence[str] = COMMANDS) -> typer.Typer:
+def build(names: Sequence[str] = tuple(COMMANDS)) -> typer.Typer:
     app = typer.Typer(
         name="alexprof", help=HELP, cls=Group, no_args_is_help=True, add_completion=False,
         pretty_exceptions_enable=False, rich_markup_mode="rich",
@@ -54,7 +64,7 @@ def build(names: Sequence[str] = COMMANDS) -> typer.Typer:
     )
     app.callback()(root)
     for name in names:
-        app.command(cls=Command)(command(name))
+        app.command(name, cls=Command)(command(name))
     return app
 
 
@@ -72,7 +82,7 @@ def command_named(args: Sequence[str]) -> str | None:
 def for_args(args: Sequence[str]) -> typer.Typer:
     """The app with only the command ``args`` name, or all of them (help, a typo)."""
     name = command_named(args)
-    return build((name,) if name else COMMANDS)
+    return build((name,) if name else tuple(COMMANDS))
 
 
 def __getattr__(name: str) -> Any:  # ``from alexprof.cli.app import app``: every command

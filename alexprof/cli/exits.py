@@ -14,14 +14,18 @@ INTERNAL = 3
 INTERRUPTED = 130
 
 
-def exit_code(error: BaseException, debug: bool) -> int:
-    """Report ``error`` (re-raising it in debug mode when it is not a usage error) and
-    return the exit code.  Must be called inside ``except``: it may re-raise."""
-    from alexprof.render import error_line
+def error_line(message: str) -> None:
+    from alexprof.render import error_line as line  # the one place error lines are worded
 
+    line(message)
+
+
+def exit_code(error: BaseException, debug: bool) -> int:
+    """Report ``error`` and return the exit code.  In debug mode an error typer did not
+    report itself is re-raised (its traceback printed), so call this inside ``except``."""
     if isinstance(error, typer.Exit):  # --help, --version: done, nothing more to say
         return error.exit_code
-    if isinstance(error, typer.Abort):
+    if isinstance(error, (typer.Abort, EOFError)):  # EOFError: input ended at a prompt
         error_line("aborted")
         return 1
     if isinstance(error, KeyboardInterrupt):
