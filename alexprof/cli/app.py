@@ -42,11 +42,12 @@ def show_version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
-    version: Annotated[bool, typer.Option(
+    version: Annotated[bool, typer.Option(  # noqa: ARG001 - its eager callback acts, then exits
         "--version", is_eager=True, callback=show_version,
         help="Show alexprof, torch, ptflops, Python versions.")] = False,
 ) -> None:
-    # Root options are flags only: :func:`command_named` relies on it.
+    """Build the run's :class:`State` (``ctx.obj``).  Root options are flags only:
+    :func:`command_named` relies on it."""
     ctx.obj = State.build(debug)
 
 
