@@ -2,7 +2,8 @@
 
 The small public API (none of it imports torch)::
 
-    from alexprof import count, load_model, predict, fit
+    from alexprof import count, load_model, predict
+    from alexprof.memory import fit
     report = count(load_model("alexnet"), batch=32)
     report.totals()["params"]   # 50844008
     predict(load_model("alexnet"), batch=32, device="cuda").peak   # bytes

@@ -5,12 +5,12 @@ peak is what ``torch.cuda.memory_allocated`` would reach (tensors, rounded to
 the allocator's 512-byte blocks on CUDA).  It does not include what lives
 outside the caching allocator's tensors: the CUDA context, the cuBLAS/cuDNN
 workspaces created at warm-up, and fragmentation.  ``reserve`` sets those
-bytes aside explicitly; nothing is added silently.
+bytes aside explicitly; nothing is added silently.  Sizes typed by a user are
+parsed by :func:`alexprof.parse.byte_size`.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -18,34 +18,7 @@ from alexprof.errors import UsageError
 from alexprof.memory.predict import Prediction, predict
 from alexprof.nets.net import Net
 
-UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-         "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
 MAX_BATCH = 2**40  # the search stops here: a bound, not a claim about any device
-
-
-def parse_size(text: str, option: str = "--memory", minimum: int = 1) -> int:
-    """'3GiB' -> 3*2**30, '16 GB' -> 16*10**9, '512' -> 512 bytes, or a built-in device name."""
-    from alexprof.speed import devices as hardware
-
-    if text.strip().lower() in hardware.DEVICES:
-        device = hardware.DEVICES[text.strip().lower()]
-        if not device.memory:
-            raise UsageError(f"{option} {text!r}: {device.name} has no fixed memory size; "
-                             "give a size such as 64GiB")
-        return device.memory
-    match = _SIZE.match(text)
-    unit = (match.group(2) or "B").upper() if match else ""
-    if not match or unit not in UNITS:
-        raise UsageError(
-            f"{option} {text!r} is not a size; give a number and a unit (B, KB, MB, GB, TB, "
-            "KiB, MiB, GiB, TiB), e.g. 3GiB or 16GB, or a device from "
-            "`alexprof roofline --list-hardware` such as gtx580"
-        )
-    value = float(match.group(1)) * UNITS[unit]
-    if value < minimum:
-        raise UsageError(f"{option} {text!r} must be at least {minimum} byte(s)")
-    return int(value)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Sequence
 
-from rich.cells import cell_len
+
+def cell_len(text: str) -> int:
+    """Terminal cells ``text`` takes (rich's measure; rich is imported only to fit a table)."""
+    from rich.cells import cell_len as measure
+
+    return measure(text)
+
 
 FRAME_EDGE, FRAME_PER_COLUMN = 1, 3  # rich's box: a bar per column plus one, a space each side
 GROUPED = re.compile(r"([+-]?)(\d{1,3}(?:,\d{3})+)")  # 61,100,840 and +5,097,664

@@ -67,18 +67,6 @@ class Table:
     def headers(self) -> list[str]:
         return [c.header for c in self.columns]
 
-    @property
-    def right(self) -> set[int]:
-        return {i for i, c in enumerate(self.columns) if c.align is Align.RIGHT}
-
-    @right.setter
-    def right(self, indices: set[int]) -> None:
-        """Transitional, for callers not yet declaring their columns (cmd_roofline's
-        hardware table): the given columns become ``Column.num``, the rest ``Column.text``.
-        Delete once no caller assigns it."""
-        self.columns = [Column.num(c.header) if i in indices else Column.text(c.header)
-                        for i, c in enumerate(self.columns)]
-
     def add(self, *cells: Any) -> None:
         self.rows.append([str(c) for c in cells])
 

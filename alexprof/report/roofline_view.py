@@ -121,3 +121,24 @@ def timing_lines(result: Roofline) -> list[str]:
             "data stayed in cache (faster than the memory bandwidth the floor assumes)."
         )
     return lines
+
+
+def hardware_text(fmt: str) -> str:
+    """``roofline --list-hardware``: the built-in devices, their figures and sources."""
+    from alexprof.speed.devices import DEVICES, GiB
+
+    if fmt == "json":
+        return to_json({"schema": "alexprof/1", "hardware": [d.to_json() for d in DEVICES.values()]})
+    if fmt == "csv":
+        return csv_records([{**d.to_json(), "peak_flops": ";".join(
+            f"{k}={v:g}" for k, v in d.peak_flops.items())} for d in DEVICES.values()])
+    table = Table("built-in devices (dense peaks; sparsity figures excluded)",
+                  [Column.text("name"), Column.text("device"), Column.text("peak FLOP/s by dtype"),
+                   Column.num("bandwidth"), Column.num("memory")])
+    for d in DEVICES.values():
+        peaks = ", ".join(f"{k} {human(v, 'FLOP/s')}" for k, v in d.peak_flops.items())
+        table.add(d.name, d.title, peaks, human(d.bandwidth, "B/s"),
+                  f"{d.memory / GiB:g} GiB" if d.memory else "-")
+        table.footer.append(f"{d.name}: {d.source}" + (f"; {d.derivation}" if d.derivation else "")
+                            + "".join(f"; {n}" for n in d.notes) + ".")
+    return table.to_text(fmt)

@@ -1,4 +1,4 @@
-"""`fit`: the search, the size parser and the command (pure arithmetic, no torch)."""
+"""`fit`: the search and the command (pure arithmetic, no torch); sizes: tests/cli/test_parse.py."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from alexprof.nets.zoo import index as zoo
 from alexprof.errors import UsageError
-from alexprof.memory.fit import fit, largest_batch, parse_size
+from alexprof.memory.fit import fit, largest_batch
 from alexprof.memory.predict import predict
 
 
@@ -20,20 +20,6 @@ def test_largest_batch(limit_bytes: int, per_sample: int, expected: int) -> None
     n, calls = largest_batch(lambda b: b * per_sample <= limit_bytes)
     assert n == expected
     assert calls <= 2 * max(1, expected).bit_length() + 2  # O(log n)
-
-
-@pytest.mark.parametrize("text, value", [
-    ("3GiB", 3 * 2**30), ("16GB", 16 * 10**9), ("16 gb", 16 * 10**9), ("512", 512),
-    ("1.5MiB", 3 * 2**19), ("80GiB", 80 * 2**30), ("gtx580", 3 * 2**30),
-])
-def test_parse_size(text: str, value: int) -> None:
-    assert parse_size(text) == value
-
-
-@pytest.mark.parametrize("text", ["3XB", "GiB", "-1GB", "", "epyc-7763"])
-def test_parse_size_rejects(text: str) -> None:
-    with pytest.raises(UsageError):
-        parse_size(text)
 
 
 @pytest.mark.parametrize("model, device", [("alexnet", "cuda"), ("alexnet-2012", "cpu")])

@@ -61,12 +61,6 @@ def test_plain_headers_are_text_and_markdown_alignment_follows_declarations() ->
     assert t.to_text("markdown").splitlines()[3] == "|---|---:|"
 
 
-def test_transitional_right_setter_declares_numbers() -> None:
-    t = Table("devices", ["name", "bandwidth"])
-    t.right = {1}  # what cmd_roofline's hardware table still does
-    assert t.columns == [Column.text("name"), Column.num("bandwidth")]
-
-
 WORDS = ("Verified against: torch = numel() of each module's weight and bias; flopcounter = "
          "torch.utils.flop_counter.FlopCounterMode, one training step.")
 

@@ -179,8 +179,6 @@ def test_shortening_is_stated(cli, monkeypatch: pytest.MonkeyPatch) -> None:
     assert SHORTENED.format(width=80) in out and "--format json" in out
 
 
-@pytest.mark.xfail(strict=True, reason="cmd_fit.render's two summary lines are prose outside any "
-                   "table, in cmd_fit.py (not this branch's): wrap them with render.prose()")
 def test_fit_summary_lines_fit(cli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "80")
     out = cli(*COMMANDS["fit"]).out

@@ -7,27 +7,29 @@ from typing import Annotated, Optional
 
 import typer
 
-from alexprof.cli import (
-    BatchOpt, ForceOpt, FormatOpt, InputOpt, OutputOpt, app, parse_batch, parse_input,
-    resolve_model,
-)
+from alexprof.cli.options import BatchOpt, ForceOpt, FormatOpt, InputOpt, OutputOpt
 from alexprof.errors import UsageError
+from alexprof.parse import positive_int, shape
+
+ModelsArg = Annotated[Optional[list[str]], typer.Argument(
+    help="Networks: names from `alexprof models`, spec files (net.toml / net.json) or "
+    "user modules (path/to/file.py:factory).", show_default=False)]
+ConventionOpt = Annotated[str, typer.Option(
+    "--convention", "-c", help="How MACs are counted (see `alexprof flops --help`).")]
+UserModelsOpt = Annotated[Optional[list[str]], typer.Option(
+    "--model", "-m", metavar="FILE.py:FACTORY",
+    help="A user module to add (repeatable); needs --input.")]
+SpecsOpt = Annotated[Optional[list[Path]], typer.Option(
+    "--spec", metavar="NET.toml", help="A spec file to add (repeatable).")]
 
 
-@app.command()
 def compare(
-    models: Annotated[Optional[list[str]], typer.Argument(
-        help="Networks: names from `alexprof models`, spec files (net.toml / net.json) or "
-        "user modules (path/to/file.py:factory).", show_default=False)] = None,
+    models: ModelsArg = None,
     input: InputOpt = None,
     batch: BatchOpt = "32",
-    convention: Annotated[str, typer.Option(
-        "--convention", "-c", help="How MACs are counted (see `alexprof flops --help`).")] = "macs",
-    user_model: Annotated[Optional[list[str]], typer.Option(
-        "--model", "-m", metavar="FILE.py:FACTORY",
-        help="A user module to add (repeatable); needs --input.")] = None,
-    spec: Annotated[Optional[list[Path]], typer.Option(
-        "--spec", metavar="NET.toml", help="A spec file to add (repeatable).")] = None,
+    convention: ConventionOpt = "macs",
+    user_model: UserModelsOpt = None,
+    spec: SpecsOpt = None,
     fmt: FormatOpt = "table", output: OutputOpt = None, force: ForceOpt = False,
 ) -> None:
     """Networks side by side: params, MACs, training FLOPs, activation memory, largest layer.
@@ -39,6 +41,7 @@ def compare(
     from alexprof.counting.conventions import get_convention
     from alexprof.report.lineup import entry, lineup_text
     from alexprof.report.render import check_format, emit
+    from alexprof.nets.resolve import resolve
 
     check_format(fmt)
     get_convention(convention)
@@ -46,6 +49,7 @@ def compare(
     if not refs:
         raise UsageError("name at least one network, e.g. alexprof compare alexnet vgg16 "
                          "(alexprof models lists them)")
-    shape, n = parse_input(input), parse_batch(batch)
-    entries = [entry(resolve_model(ref, shape), shape, n, convention) for ref in refs]
+    given = None if input is None else shape(input)  # one --input for every network
+    n = positive_int(batch, "--batch")
+    entries = [entry(resolve(ref, given), given, n, convention) for ref in refs]
     emit(lineup_text(entries, n, convention, fmt), output, force)

@@ -11,11 +11,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from alexprof.cli import (
-    FormatOpt, ForceOpt, InputOpt, ModelArg, OutputOpt, PlotOpt, SpecOpt, _color, app, model_ref,
-    parse_input, resolve_model,
+from alexprof.cli.load import load, reference
+from alexprof.cli.options import (
+    DtypeOpt, ForceOpt, FormatOpt, InputOpt, ModelArg, OutputOpt, PlotOpt, SpecOpt,
 )
-from alexprof.errors import CheckFailed, UsageError, choose
+from alexprof.errors import CheckFailed, UsageError
+from alexprof.parse import batch_list
 
 DeviceOpt = Annotated[str, typer.Option(
     "--device", "-d", help="cuda | cpu | auto (cuda when available, else cpu; with "
@@ -24,7 +25,6 @@ SweepOpt = Annotated[Optional[str], typer.Option(
     "--batch", "-b", metavar="N[,N...]",
     help="Batch size, or a comma list for a sweep (1,8,32,128). Default: the network's own "
     "(1; 256 for linear-demo).")]
-DtypeOpt = Annotated[str, typer.Option("--dtype", help="float32 | float16 | bfloat16.")]
 OptimizerOpt = Annotated[str, typer.Option(
     "--optimizer", help="none | sgd | sgd-momentum | adam (the first step: it creates the state).")]
 PredictOpt = Annotated[bool, typer.Option(
@@ -33,21 +33,9 @@ LogOpt = Annotated[bool, typer.Option(
     "--log", help="Also print every allocation and free the profiler saw, with its op (stderr).")]
 
 
-def parse_batches(text: str) -> list[int]:
-    out = []
-    for part in text.split(","):
-        try:
-            value = int(part.strip())
-        except ValueError:
-            raise UsageError(f"--batch {text!r}: {part.strip()!r} is not an integer; give N or a "
-                             "comma list such as 1,8,32") from None
-        if value < 1:
-            raise UsageError(f"--batch {text!r}: {value} must be a positive integer")
-        out.append(value)
-    return out
-
-
 def resolve_device(device: str, predict_only: bool) -> str:
+    from alexprof.errors import choose
+
     choose(("auto", "cuda", "cpu"), device, "--device", option=True)
     if predict_only:
         return "cuda" if device == "auto" else device
@@ -61,8 +49,8 @@ def resolve_device(device: str, predict_only: bool) -> str:
     return device
 
 
-@app.command()
 def memtrace(
+    ctx: typer.Context,
     model: ModelArg = "alexnet", spec: SpecOpt = None, input: InputOpt = None,
     device: DeviceOpt = "auto",
     batch: SweepOpt = None, dtype: DtypeOpt = "float32", optimizer: OptimizerOpt = "sgd-momentum",
@@ -78,38 +66,28 @@ def memtrace(
     explain exits 1.
     Example: [bold]alexprof memtrace alexnet --device cpu --batch 1,2,4[/bold]
     """
-    from alexprof.memory.predict import DTYPES, OPTIMIZERS, predict
+    from alexprof.errors import choose
+    from alexprof.memory.predict import DTYPES, OPTIMIZERS
     from alexprof.memory.stages import check_modelled
-    from alexprof.report.memreport import MemRun
     from alexprof.report.memviews import memtrace_text
     from alexprof.report.render import check_format, emit
 
     check_format(fmt)
     choose(DTYPES, dtype, "--dtype", option=True)
     choose(OPTIMIZERS, optimizer, "--optimizer", option=True)
-    net = check_modelled(resolve_model(model_ref(model, None, spec), parse_input(input)))
-    shape = parse_input(input) or net.input_shape
-    batches = parse_batches(batch or str(net.batch))
+    loaded = load(reference(model, None, spec), input)
+    net = check_modelled(loaded.net)
+    batches = batch_list(batch or str(net.batch))
     if plot is not None and len(batches) > 1:
         raise UsageError(f"--plot draws one batch size; --batch {batch!r} names {len(batches)}")
-    from alexprof.report.plots import check_plot
+    if plot is not None:
+        from alexprof.report.plots import check_plot
 
-    plot = check_plot(plot, force)
+        plot = check_plot(plot, force)
     dev = resolve_device(device, predict_only)
-    runs: list[MemRun] = []
-    failure: CheckFailed | None = None
-    for b in _progress(batches, f"{net.name} on {dev}"):
-        pred = predict(net, shape, b, dtype, optimizer, dev)
-        if predict_only:
-            runs.append(MemRun(pred))
-            continue
-        try:
-            runs.append(MemRun(pred, _measure(net, shape, b, dtype, optimizer, dev, log)))
-        except CheckFailed as e:  # out of memory: say where, and what was predicted there
-            failure = _oom(e, pred)
-            break
+    runs, failure = _runs(net, loaded.shape, batches, dtype, optimizer, dev, predict_only, log)
     if runs:
-        emit(memtrace_text(runs, fmt, _color(output)), output, force)
+        emit(memtrace_text(runs, fmt, ctx.obj.color(output)), output, force)
     if plot is not None and runs:
         _plot(runs[0], plot)
     if failure is not None:
@@ -119,6 +97,25 @@ def memtrace(
         b, row = failed[0]
         raise CheckFailed(f"{len(failed)} stage(s) differ without explanation; first: batch {b} "
                           f"{row.stage}: {row.reason}")
+
+
+def _runs(net, shape, batches, dtype, optimizer, device, predict_only, log):  # type: ignore[no-untyped-def]
+    """One MemRun per batch size (predicted, and measured unless --predict-only), and the
+    out-of-memory failure that stopped the sweep, if one did."""
+    from alexprof.memory.predict import predict
+    from alexprof.report.memreport import MemRun
+
+    runs: list[MemRun] = []
+    for b in _progress(batches, f"{net.name} on {device}"):
+        pred = predict(net, shape, b, dtype, optimizer, device)
+        if predict_only:
+            runs.append(MemRun(pred))
+            continue
+        try:
+            runs.append(MemRun(pred, _measure(net, shape, b, dtype, optimizer, device, log)))
+        except CheckFailed as e:  # out of memory: say where, and what was predicted there
+            return runs, _oom(e, pred)
+    return runs, None
 
 
 def _measure(net, shape, batch, dtype, optimizer, device, log):  # type: ignore[no-untyped-def]

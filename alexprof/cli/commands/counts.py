@@ -1,0 +1,46 @@
+"""What ``params`` and ``flops`` share: count one network, verify it if asked, render it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alexprof.cli.load import load
+from alexprof.cli.state import State
+from alexprof.errors import CheckFailed
+from alexprof.parse import positive_int
+
+
+def report(state: State, kind: str, model: str, input: str | None, batch: str, fmt: str,
+           output: Path | None, force: bool, verify: bool, convention: str,
+           plot: Path | None) -> None:
+    """``kind`` is 'params' or 'flops'; ``model`` is already :func:`~alexprof.cli.load.reference`d."""
+    from alexprof.counting.analysis import count
+    from alexprof.report.render import check_format, emit
+    from alexprof.report.views import counts_text
+
+    check_format(fmt)
+    if plot is not None:
+        from alexprof.report.plots import check_plot
+
+        plot = check_plot(plot, force)
+    loaded = load(model, input)
+    counted = count(loaded.net, loaded.shape, positive_int(batch, "--batch"), convention)
+    verification = None
+    if verify:
+        from alexprof.report.verify import measure_all, verify as run_verify
+        from alexprof.report.views import FLOP_SOURCES, PARAM_SOURCES
+
+        sources = PARAM_SOURCES if kind == "params" else FLOP_SOURCES
+        verification = run_verify(loaded.net, loaded.shape, counted.batch,
+                                  measure_all(loaded.net, loaded.shape, counted.batch, sources))
+    emit(counts_text(counted, kind, fmt, verification, state.color(output)), output, force)
+    if plot is not None:
+        from alexprof.report.plots import report_chart
+
+        report_chart(counted, kind, plot)
+    if verification is not None and verification.failed:
+        first = verification.failed[0]
+        raise CheckFailed(
+            f"{len(verification.failed)} unexplained difference(s); first: {first.layer} "
+            f"{first.field} from {first.source}: alexprof {first.analytic:,}, measured {first.measured:,}"
+        )
