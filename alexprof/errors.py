@@ -7,7 +7,8 @@ raises :class:`UsageError`; the CLI prints its one-line message and exits 2.
 
 from __future__ import annotations
 
-from typing import Mapping, TypeVar, Union, overload
+from collections.abc import Mapping
+from typing import TypeVar, overload
 
 T = TypeVar("T")
 
@@ -35,13 +36,21 @@ class CheckFailed(AlexprofError):
 
 
 @overload
-def choose(table: Mapping[str, T], name: str, what: str, hint: str = "", *,
-           option: bool = False) -> T: ...
+def choose(
+    table: Mapping[str, T], name: str, what: str, hint: str = "", *, option: bool = False
+) -> T: ...
 @overload
-def choose(table: tuple[str, ...], name: str, what: str, hint: str = "", *,
-           option: bool = False) -> str: ...
-def choose(table: Union[Mapping[str, T], tuple[str, ...]], name: str, what: str, hint: str = "",
-           *, option: bool = False) -> Union[T, str]:
+def choose(
+    table: tuple[str, ...], name: str, what: str, hint: str = "", *, option: bool = False
+) -> str: ...
+def choose(
+    table: Mapping[str, T] | tuple[str, ...],
+    name: str,
+    what: str,
+    hint: str = "",
+    *,
+    option: bool = False,
+) -> T | str:
     """``table[name]`` (for a tuple of names: ``name``), or a one-line UsageError:
     'unknown WHAT NAME (did you mean X?); valid: A, B' (plus ``hint``); with ``option``,
     WHAT is the option itself: '--dtype NAME (did you mean X?); valid: A, B'.
@@ -49,8 +58,9 @@ def choose(table: Union[Mapping[str, T], tuple[str, ...]], name: str, what: str,
     if name in table:
         return table[name] if isinstance(table, Mapping) else name
     head = what if option else f"unknown {what}"
-    raise UsageError(f"{head} {name!r}{closest(name, list(table))}; "
-                     f"valid: {', '.join(table)}{hint}")
+    raise UsageError(
+        f"{head} {name!r}{closest(name, list(table))}; valid: {', '.join(table)}{hint}"
+    )
 
 
 def closest(name: str, choices: list[str]) -> str:

@@ -11,14 +11,23 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 from alexprof.errors import UsageError
 
 Shape = tuple[int, ...]  # per sample: (C, H, W)
 
-SIZE_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-              "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+SIZE_UNITS = {
+    "B": 1,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KIB": 2**10,
+    "MIB": 2**20,
+    "GIB": 2**30,
+    "TIB": 2**40,
+}
 _SIZE = r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$"  # a number, then a unit (re caches it)
 
 
@@ -59,8 +68,9 @@ def batch_list(text: str, flag: str = "--batch") -> list[int]:
     """'1,8,32' -> [1, 8, 32] (one value is a list of one).
     "--batch '1,x': 'x' is not an integer; give N or a comma list such as 1,8,32"."""
     try:
-        return [_positive(part.strip(), "N or a comma list such as 1,8,32")
-                for part in text.split(",")]
+        return [
+            _positive(part.strip(), "N or a comma list such as 1,8,32") for part in text.split(",")
+        ]
     except _NotPositive as e:
         raise UsageError(f"{flag} {text!r}: {e}") from None
 
@@ -88,8 +98,13 @@ def shape(text: str, flag: str = "--input") -> Shape:
     return dims
 
 
-def byte_size(text: str, flag: str = "--memory", minimum: int = 1,
-              named: Mapping[str, int] | None = None, named_hint: str = "") -> int:
+def byte_size(
+    text: str,
+    flag: str = "--memory",
+    minimum: int = 1,
+    named: Mapping[str, int] | None = None,
+    named_hint: str = "",
+) -> int:
     """'3GiB' -> 3*2**30, '16 GB' -> 16*10**9, '512' -> 512 bytes, or a name in ``named``
     (lower case name -> bytes; 0 when that name has no fixed size, as a CPU).
     ``named_hint`` ends the not-a-size message: where the names are listed."""
@@ -97,14 +112,17 @@ def byte_size(text: str, flag: str = "--memory", minimum: int = 1,
     key = text.strip().lower()
     if key in named:
         if not named[key]:
-            raise UsageError(f"{flag} {text!r}: {key} has no fixed memory size; "
-                             "give a size such as 64GiB")
+            raise UsageError(
+                f"{flag} {text!r}: {key} has no fixed memory size; give a size such as 64GiB"
+            )
         return named[key]
     match = re.match(_SIZE, text)
     unit = (match.group(2) or "B").upper() if match else ""
     if not match or unit not in SIZE_UNITS:
-        raise UsageError(f"{flag} {text!r} is not a size; give a number and a unit (B, KB, MB, "
-                         f"GB, TB, KiB, MiB, GiB, TiB), e.g. 3GiB or 16GB{named_hint}")
+        raise UsageError(
+            f"{flag} {text!r} is not a size; give a number and a unit (B, KB, MB, "
+            f"GB, TB, KiB, MiB, GiB, TiB), e.g. 3GiB or 16GB{named_hint}"
+        )
     value = float(match.group(1)) * SIZE_UNITS[unit]
     if value < minimum:
         raise UsageError(f"{flag} {text!r} must be at least {minimum} byte(s)")

@@ -10,7 +10,8 @@ with none is a one-line :class:`~alexprof.errors.UsageError` naming the layer.  
 
 from __future__ import annotations
 
-from typing import Any, Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from alexprof.errors import UsageError
 
@@ -40,8 +41,9 @@ class ByType(Generic[T]):
         try:
             return self._entries[type(layer)]
         except KeyError:
-            raise UsageError(f"no {self.what} for layer {name or layer.name!r} of type "
-                             f"{layer.kind}") from None
+            raise UsageError(
+                f"no {self.what} for layer {name or layer.name!r} of type {layer.kind}"
+            ) from None
 
     def __contains__(self, kind: object) -> bool:
         return kind in self._entries

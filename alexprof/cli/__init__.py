@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         ctx = root.make_context("alexprof", args or ["--help"])  # no arguments: the help
         with ctx:
             result = root.invoke(ctx)
-    except BaseException as error:  # noqa: BLE001 - the one exit path: exits.exit_code decides
+    except BaseException as error:
         state = getattr(ctx, "obj", None)  # built by the root callback, once it has run
         debug = state.debug if isinstance(state, State) else debug_from_env()
         return exit_code(error, debug)

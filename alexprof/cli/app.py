@@ -8,16 +8,19 @@ attached function's signature when it builds the click command: ~20 ms for all e
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from importlib import import_module
-from typing import Annotated, Any, Callable, Sequence
+from typing import Annotated, Any
 
 import typer
 
 from alexprof.cli.coerce import Command, Group
 from alexprof.cli.state import State
 
-HELP = ("Exact per-layer parameters, FLOPs and training memory of convolutional networks, "
-        "derived on paper and checked against what PyTorch measures.")
+HELP = (
+    "Exact per-layer parameters, FLOPs and training memory of convolutional networks, "
+    "derived on paper and checked against what PyTorch measures."
+)
 COMMANDS = {  # name -> module:function, in help order; each module is imported when attached
     "models": "alexprof.cli.commands.models:models",
     "params": "alexprof.cli.commands.params:params",
@@ -42,9 +45,15 @@ def show_version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
-    version: Annotated[bool, typer.Option(  # noqa: ARG001 - its eager callback acts, then exits
-        "--version", is_eager=True, callback=show_version,
-        help="Show alexprof, torch, ptflops, Python versions.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=show_version,
+            help="Show alexprof, torch, ptflops, Python versions.",
+        ),
+    ] = False,
 ) -> None:
     """Build the run's :class:`State` (``ctx.obj``).  Root options are flags only:
     :func:`command_named` relies on it."""
@@ -59,8 +68,13 @@ def command(name: str) -> Callable[..., None]:
 
 def build(names: Sequence[str] = tuple(COMMANDS)) -> typer.Typer:
     app = typer.Typer(
-        name="alexprof", help=HELP, cls=Group, no_args_is_help=True, add_completion=False,
-        pretty_exceptions_enable=False, rich_markup_mode="rich",
+        name="alexprof",
+        help=HELP,
+        cls=Group,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode="rich",
         context_settings={"help_option_names": HELP_OPTIONS},
     )
     app.callback()(root)

@@ -20,15 +20,24 @@ typer's objects for parsing and help; only the conversion step is overridden.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 _DEFER = object()  # a value this module leaves to typer
 # a Path parameter with these settings is only Path(text), plus a readability check
-_PLAIN_PATH = {"exists": False, "file_okay": True, "dir_okay": True, "writable": False,
-               "readable": True, "resolve_path": False, "allow_dash": False, "path_type": None}
+_PLAIN_PATH = {
+    "exists": False,
+    "file_okay": True,
+    "dir_okay": True,
+    "writable": False,
+    "readable": True,
+    "resolve_path": False,
+    "allow_dash": False,
+    "path_type": None,
+}
 
 
 def _flag(value: Any) -> Any:
@@ -104,7 +113,7 @@ class PlainArgument(TyperArgument):
         return process(self, ctx, value, super().process_value)
 
 
-_PLAIN = {TyperOption: PlainOption, TyperArgument: PlainArgument}
+_PLAIN: dict[type, type] = {TyperOption: PlainOption, TyperArgument: PlainArgument}
 
 
 def plain(params: list[Any]) -> list[Any]:

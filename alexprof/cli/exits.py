@@ -40,6 +40,7 @@ def exit_code(error: BaseException, debug: bool) -> int:
     if isinstance(error, AlexprofError):
         error_line(str(error))
         return error.exit_code
-    error_line(f"internal error: {type(error).__name__}: {error} "
-               "(ALEXPROF_DEBUG=1 for the traceback)")
+    error_line(
+        f"internal error: {type(error).__name__}: {error} (ALEXPROF_DEBUG=1 for the traceback)"
+    )
     return INTERNAL

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alexprof.errors import UsageError
-from alexprof.parse import Shape, shape as parse_shape
+from alexprof.parse import Shape
+from alexprof.parse import shape as parse_shape
 
 if TYPE_CHECKING:
     from alexprof.nets.net import Net
@@ -30,8 +31,10 @@ def reference(model: str, user_model: str | None = None, spec: Path | None = Non
         raise UsageError("give --model or --spec, not both")
     if user_model is not None:
         if ":" not in user_model:
-            raise UsageError(f"--model {user_model!r}: expected path/to/file.py:factory or "
-                             "package.module:factory")
+            raise UsageError(
+                f"--model {user_model!r}: expected path/to/file.py:factory or "
+                "package.module:factory"
+            )
         return user_model
     return str(spec) if spec is not None else model
 

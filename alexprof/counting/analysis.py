@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from alexprof.counting.conventions import DEFAULT_CONVENTION, get_convention
 from alexprof.counting.formulas import cost_of
+from alexprof.counting.rows import LayerRow, Report
 from alexprof.errors import UsageError
 from alexprof.nets import Shape
-from alexprof.counting.rows import LayerRow, Report
 from alexprof.nets.net import Net
 
 

@@ -13,8 +13,21 @@ from enum import Enum
 from alexprof.counting.formulas import Cost
 from alexprof.errors import choose
 from alexprof.nets import (
-    AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Layer, Linear,
-    LocalResponseNorm, MaxPool2d, Placed, ReLU, Softmax, Tanh, Unsupported,
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    BatchNorm2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Layer,
+    Linear,
+    LocalResponseNorm,
+    MaxPool2d,
+    Placed,
+    ReLU,
+    Softmax,
+    Tanh,
+    Unsupported,
 )
 from alexprof.registry import ByType
 
@@ -71,12 +84,19 @@ class Ptflops:
 
 PTFLOPS: ByType[Ptflops] = ByType("ptflops behaviour")
 for _kind, _fact in (
-    (Conv2d, Ptflops()), (Linear, Ptflops()),  # hooked: MACs plus bias adds, no elements
-    (ReLU, Ptflops(True, Patched.INPUT)), (MaxPool2d, Ptflops(True, Patched.INPUT)),
-    (AvgPool2d, Ptflops(True, Patched.INPUT)), (AdaptiveAvgPool2d, Ptflops(True, Patched.INPUT)),
-    (BatchNorm2d, Ptflops(True)), (Softmax, Ptflops(False, Patched.INPUT)),
-    (LocalResponseNorm, Ptflops(False, Patched.LRN)), (Tanh, Ptflops()), (Dropout, Ptflops()),
-    (Flatten, Ptflops()), (Unsupported, Ptflops(False, Patched.BY_TORCH_TYPE)),
+    (Conv2d, Ptflops()),
+    (Linear, Ptflops()),  # hooked: MACs plus bias adds, no elements
+    (ReLU, Ptflops(True, Patched.INPUT)),
+    (MaxPool2d, Ptflops(True, Patched.INPUT)),
+    (AvgPool2d, Ptflops(True, Patched.INPUT)),
+    (AdaptiveAvgPool2d, Ptflops(True, Patched.INPUT)),
+    (BatchNorm2d, Ptflops(True)),
+    (Softmax, Ptflops(False, Patched.INPUT)),
+    (LocalResponseNorm, Ptflops(False, Patched.LRN)),
+    (Tanh, Ptflops()),
+    (Dropout, Ptflops()),
+    (Flatten, Ptflops()),
+    (Unsupported, Ptflops(False, Patched.BY_TORCH_TYPE)),
 ):
     PTFLOPS.register(_kind)(_fact)
 _PTFLOPS_ELEMENTWISE = frozenset(kind for kind, fact in PTFLOPS.items() if fact.counts_elements)
@@ -85,31 +105,41 @@ CONVENTIONS: dict[str, Convention] = {
     c.name: c
     for c in (
         Convention(
-            "macs", "conv+linear MACs, no bias",
+            "macs",
+            "conv+linear MACs, no bias",
             "multiply-accumulates of conv and linear layers, bias excluded; what fvcore, "
             "thop and torchprofile report as their main figure; a training step's forward, so "
             "training-only side branches (GoogLeNet's auxiliary heads) count",
-            bias=False, elementwise=frozenset(),
+            bias=False,
+            elementwise=frozenset(),
         ),
         Convention(
-            "flopcounter", "FlopCounterMode",
+            "flopcounter",
+            "FlopCounterMode",
             "torch.utils.flop_counter.FlopCounterMode: 2 FLOPs per conv/linear MAC, bias "
             "ignored, forward and backward (same MACs as 'macs')",
-            bias=False, elementwise=frozenset(),
+            bias=False,
+            elementwise=frozenset(),
         ),
         Convention(
-            "ptflops", "ptflops 0.7.5 pytorch backend, per-layer lines",
+            "ptflops",
+            "ptflops 0.7.5 pytorch backend, per-layer lines",
             "ptflops 0.7.5 pytorch backend module hooks: conv and linear with bias, ReLU by "
             "output elements, pooling by input elements, batch norm by input elements "
             "(x2 when affine), LRN/dropout/softmax/flatten/tanh zero; model.eval(), so "
             "training-only side branches count zero",
-            bias=True, elementwise=_PTFLOPS_ELEMENTWISE, eval_mode=True,
+            bias=True,
+            elementwise=_PTFLOPS_ELEMENTWISE,
+            eval_mode=True,
         ),
         Convention(
-            "aten", "ptflops aten backend = torchinfo mult-adds",
+            "aten",
+            "ptflops aten backend = torchinfo mult-adds",
             "ptflops 0.7.5 aten backend, equal to torchinfo's mult-adds: conv and linear "
             "with bias, nothing else; model.eval(), so training-only side branches count zero",
-            bias=True, elementwise=frozenset(), eval_mode=True,
+            bias=True,
+            elementwise=frozenset(),
+            eval_mode=True,
         ),
     )
 }

@@ -26,12 +26,26 @@ a layer whose input does not need a gradient (the first learned layer).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from alexprof.nets import (
-    AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Layer, Linear,
-    LocalResponseNorm, MaxPool2d, ReLU, Shape, Softmax, Tanh, Unsupported,
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    BatchNorm2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Layer,
+    Linear,
+    LocalResponseNorm,
+    MaxPool2d,
+    ReLU,
+    Shape,
+    Softmax,
+    Tanh,
+    Unsupported,
 )
 from alexprof.nets.params import weights_and_bias
 from alexprof.registry import ByType
@@ -93,8 +107,9 @@ formula(Tanh)(_activation_cost)
 @formula(Unsupported)
 def unsupported_cost(d: Unsupported, in_shape: Shape, out_shape: Shape) -> Cost:
     """What torch measured: FlopCounterMode counts 2 FLOPs per MAC."""
-    return Cost(weights=d.weights, bias=d.bias, macs=d.flops // 2,
-                backward_macs=d.flops_backward // 2)
+    return Cost(
+        weights=d.weights, bias=d.bias, macs=d.flops // 2, backward_macs=d.flops_backward // 2
+    )
 
 
 def _pool_cost(d: Layer, in_shape: Shape, out_shape: Shape) -> Cost:
@@ -109,8 +124,7 @@ formula(AdaptiveAvgPool2d)(_pool_cost)
 @formula(BatchNorm2d)
 def batchnorm_cost(d: BatchNorm2d, in_shape: Shape, out_shape: Shape) -> Cost:
     weights, bias = weights_and_bias(d)  # C and C when affine (running stats are buffers)
-    return Cost(weights=weights, bias=bias,
-                elements=math.prod(in_shape) * (2 if d.affine else 1))
+    return Cost(weights=weights, bias=bias, elements=math.prod(in_shape) * (2 if d.affine else 1))
 
 
 def _free(d: Layer, in_shape: Shape, out_shape: Shape) -> Cost:

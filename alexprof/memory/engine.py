@@ -38,8 +38,9 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Union
+from typing import Union
 
 from alexprof.memory.stages import Stage
 from alexprof.memory.vocab import Category, Holder, HolderKey, Saved, holder_key
@@ -89,10 +90,10 @@ class Param:
 
     name: str
     buffer: Buffer
-    grad: Optional[Buffer] = None
+    grad: Buffer | None = None
 
 
-BackwardFn = Callable[["Tape", "Node", Buffer], list[Optional[Buffer]]]
+BackwardFn = Callable[["Tape", "Node", Buffer], list[Buffer | None]]
 Edge = Union["Node", Param, None]
 
 
@@ -106,7 +107,7 @@ class Node:
     edges: tuple[Edge, ...]
     saved: tuple[Buffer, ...]
     backward: BackwardFn
-    inbuf: Optional[Buffer] = None
+    inbuf: Buffer | None = None
     deps: int = 0
 
     def needs(self, i: int) -> bool:
@@ -140,12 +141,27 @@ class Tape:
         self._seq = 0
 
     # -- storages ---------------------------------------------------------------------------
-    def alloc(self, layer: str, role: str, category: Category, shape: tuple[int, ...],
-              dtype: str | None = None, holder: HolderKey = Holder.PY) -> Buffer:
+    def alloc(
+        self,
+        layer: str,
+        role: str,
+        category: Category,
+        shape: tuple[int, ...],
+        dtype: str | None = None,
+        holder: HolderKey = Holder.PY,
+    ) -> Buffer:
         dt = dtype or self.dtype
         self._ids += 1
-        buf = Buffer(self._ids, layer, role, Category(category), dt, tuple(shape),
-                     storage_bytes(math.prod(shape), dt, self.device), self.stage)
+        buf = Buffer(
+            self._ids,
+            layer,
+            role,
+            Category(category),
+            dt,
+            tuple(shape),
+            storage_bytes(math.prod(shape), dt, self.device),
+            self.stage,
+        )
         buf.holders[holder_key(holder)] += 1
         self.live[buf.id] = buf
         self.allocated += buf.nbytes
@@ -162,8 +178,14 @@ class Tape:
             self.events[-1] = Event(self.stage, +1, buf, self.allocated)
         return buf
 
-    def like(self, buf: Buffer, layer: str, role: str, category: Category = Category.TEMPORARY,
-             holder: HolderKey = Holder.PY) -> Buffer:
+    def like(
+        self,
+        buf: Buffer,
+        layer: str,
+        role: str,
+        category: Category = Category.TEMPORARY,
+        holder: HolderKey = Holder.PY,
+    ) -> Buffer:
         return self.alloc(layer, role, category, buf.shape, buf.dtype, holder)
 
     def hold(self, buf: Buffer, holder: HolderKey) -> Buffer:
@@ -188,8 +210,15 @@ class Tape:
         self.peak = self.allocated
 
     # -- autograd ---------------------------------------------------------------------------
-    def node(self, layer: str, kind: str, inputs: list[Edge], saved: list[Buffer],
-             backward: BackwardFn, why: str = "") -> Node | None:
+    def node(
+        self,
+        layer: str,
+        kind: str,
+        inputs: list[Edge],
+        saved: list[Buffer],
+        backward: BackwardFn,
+        why: str = "",
+    ) -> Node | None:
         """Record an autograd node if any input needs a gradient (else autograd records nothing).
 
         ``why`` says what the saved storages are for (shown in reports)."""
@@ -204,8 +233,9 @@ class Tape:
 
     def backward(self, root: Var) -> None:
         """``root.backward()``: a seed of ones, then the engine until the graph is done."""
-        seed = self.alloc("loss", "seed", Category.TEMPORARY, root.buf.shape, root.buf.dtype,
-                          Holder.SEED)
+        seed = self.alloc(
+            "loss", "seed", Category.TEMPORARY, root.buf.shape, root.buf.dtype, Holder.SEED
+        )
         if isinstance(root.fn, Node):
             _count_deps(root.fn)
             self._deliver(root.fn, seed)

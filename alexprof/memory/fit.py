@@ -11,8 +11,8 @@ parsed by :func:`alexprof.parse.byte_size`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from alexprof.errors import UsageError
 from alexprof.memory.predict import Prediction, predict
@@ -61,9 +61,15 @@ def largest_batch(fits: Callable[[int], bool], limit: int = MAX_BATCH) -> tuple[
     return lo, calls
 
 
-def fit(net: Net, memory: int, input_shape: tuple[int, ...] | None = None,
-        dtype: str = "float32", optimizer: str = "sgd-momentum", device: str = "cuda",
-        reserve: int = 0) -> Fit:
+def fit(
+    net: Net,
+    memory: int,
+    input_shape: tuple[int, ...] | None = None,
+    dtype: str = "float32",
+    optimizer: str = "sgd-momentum",
+    device: str = "cuda",
+    reserve: int = 0,
+) -> Fit:
     if reserve >= memory:
         raise UsageError(f"--reserve {reserve:,} B leaves nothing of --memory {memory:,} B")
     peaks: dict[int, int] = {}

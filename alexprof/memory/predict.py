@@ -31,17 +31,18 @@ Pure arithmetic: it works for any batch size.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from alexprof import nets as L
 from alexprof.errors import UsageError, choose
+from alexprof.memory import lrn, rules  # noqa: F401  (the explicit index: registers every memory rule)
+from alexprof.memory.engine import Buffer, Event, Tape, Var
 from alexprof.memory.replay import build, run_forward
+from alexprof.memory.stages import Stage, StageMemory, check_modelled
 from alexprof.memory.step import Step
 from alexprof.memory.training import optimizer_step, training_loss
-from alexprof.memory.engine import Buffer, Event, Tape, Var
-from alexprof.memory import lrn, rules  # noqa: F401  (the explicit index: registers every memory rule)
-from alexprof.memory.stages import Stage, StageMemory, check_modelled
 from alexprof.memory.vocab import Category, Holder, Saved
 from alexprof.nets.net import Net
 
@@ -62,8 +63,14 @@ class Kept:
     kept_by: tuple[str, ...]  # "relu1 (output, masks ...)", "the training loop"
 
     def to_json(self) -> dict[str, Any]:
-        return {"layer": self.layer, "tensor": self.tensor, "shape": list(self.shape),
-                "dtype": self.dtype, "bytes": self.bytes, "kept_by": list(self.kept_by)}
+        return {
+            "layer": self.layer,
+            "tensor": self.tensor,
+            "shape": list(self.shape),
+            "dtype": self.dtype,
+            "bytes": self.bytes,
+            "kept_by": list(self.kept_by),
+        }
 
 
 @dataclass(frozen=True)
@@ -89,9 +96,15 @@ class Prediction:
         return next(s for s in self.stages if s.stage == name)
 
 
-def predict(net: Net, input_shape: tuple[int, ...] | None = None, batch: int = 1,
-            dtype: str = "float32", optimizer: str = "sgd-momentum", device: str = "cuda",
-            foreach: bool | None = None) -> Prediction:
+def predict(
+    net: Net,
+    input_shape: tuple[int, ...] | None = None,
+    batch: int = 1,
+    dtype: str = "float32",
+    optimizer: str = "sgd-momentum",
+    device: str = "cuda",
+    foreach: bool | None = None,
+) -> Prediction:
     """Bytes alive after, and at most within, each stage of one training step.
 
     ``foreach`` picks the optimizer implementation (default: as torch does,
@@ -126,8 +139,9 @@ def predict(net: Net, input_shape: tuple[int, ...] | None = None, batch: int = 1
         tape.backward(loss)
     gradients = sum(p.grad.nbytes for p in params if p.grad is not None)
     with probe.stage(Stage.STEP):
-        state = optimizer_step(tape, params, optimizer,
-                               device == "cuda" if foreach is None else foreach)
+        state = optimizer_step(
+            tape, params, optimizer, device == "cuda" if foreach is None else foreach
+        )
     with probe.stage(Stage.ZERO_GRAD):
         for p in params:
             if p.grad is not None:
@@ -137,8 +151,20 @@ def predict(net: Net, input_shape: tuple[int, ...] | None = None, batch: int = 1
     loss_bytes = stages[list(Stage).index(Stage.LOSS)].delta
     breakdown = _breakdown(at_forward, out.buf, loss_bytes, gradients, state)
     notes = _notes(device, optimizer, len(params), leaves)
-    return Prediction(net.name, device, shape, batch, stored, dtype, optimizer, stages,
-                      breakdown, kept, tuple(tape.events), notes)
+    return Prediction(
+        net.name,
+        device,
+        shape,
+        batch,
+        stored,
+        dtype,
+        optimizer,
+        stages,
+        breakdown,
+        kept,
+        tuple(tape.events),
+        notes,
+    )
 
 
 class _Probe:
@@ -155,21 +181,27 @@ class _Probe:
         self.tape.begin(name)  # its peak starts at what is allocated now
         yield
         before = self.marks[-1].allocated if self.marks else 0
-        self.marks.append(StageMemory(name, self.tape.allocated, self.tape.peak,
-                                      self.tape.allocated - before))
+        self.marks.append(
+            StageMemory(name, self.tape.allocated, self.tape.peak, self.tape.allocated - before)
+        )
 
     def results(self) -> tuple[StageMemory, ...]:
         assert len(self.marks) == len(Stage)
         return tuple(self.marks)
 
 
-def _breakdown(at_forward: dict[int, Buffer], logits: Buffer, loss: int, gradients: int,
-               state: list[Buffer]) -> dict[Category, int]:
+def _breakdown(
+    at_forward: dict[int, Buffer], logits: Buffer, loss: int, gradients: int, state: list[Buffer]
+) -> dict[Category, int]:
     def total(category: Category) -> int:
         return sum(b.nbytes for b in at_forward.values() if b.category == category)
 
-    kept = sum(b.nbytes for b in at_forward.values() if b.category not in
-               (Category.INPUTS, Category.PARAMETERS, Category.BUFFERS, Category.OUTPUT))
+    kept = sum(
+        b.nbytes
+        for b in at_forward.values()
+        if b.category
+        not in (Category.INPUTS, Category.PARAMETERS, Category.BUFFERS, Category.OUTPUT)
+    )
     return {
         Category.INPUTS: total(Category.INPUTS),
         Category.PARAMETERS: total(Category.PARAMETERS),
@@ -196,19 +228,24 @@ def _kept(at_forward: dict[int, Buffer], reasons: dict[str, str]) -> tuple[Kept,
                 who.append("the training loop: out = model(x)")
             elif n and holder is Holder.MODULE:
                 who.append("its SideModule (.output), for the auxiliary loss")
-        rows.append(Kept(buf.layer, buf.role, buf.shape, buf.dtype, buf.nbytes, tuple(dict.fromkeys(who))))
+        rows.append(
+            Kept(buf.layer, buf.role, buf.shape, buf.dtype, buf.nbytes, tuple(dict.fromkeys(who)))
+        )
     return tuple(rows)
 
 
-def _notes(device: str, optimizer: str, n_params: int,
-           leaves: list[L.Placed]) -> tuple[str, ...]:
+def _notes(device: str, optimizer: str, n_params: int, leaves: list[L.Placed]) -> tuple[str, ...]:
     notes = []
     if device == "cuda":
         notes.append("CUDA: every storage rounded up to 512 bytes (caching allocator block size)")
         if any(isinstance(p.layer, L.BatchNorm2d) for p in leaves):
-            notes.append("CUDA: cuDNN batch norm also keeps a reserve space whose size cuDNN "
-                         "chooses; it is not modelled")
+            notes.append(
+                "CUDA: cuDNN batch norm also keeps a reserve space whose size cuDNN "
+                "chooses; it is not modelled"
+            )
         if optimizer == "adam":
-            notes.append(f"Adam's {n_params} step counters are float32 scalars in host memory "
-                         f"({4 * n_params} bytes, not on the GPU)")
+            notes.append(
+                f"Adam's {n_params} step counters are float32 scalars in host memory "
+                f"({4 * n_params} bytes, not on the GPU)"
+            )
     return tuple(notes)

@@ -19,8 +19,8 @@ autograd graph the tape has built so far.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
 
 from alexprof import nets as L
 from alexprof.memory.engine import Param, Var
@@ -35,8 +35,14 @@ def build(step: Step, leaves: Iterable[L.Placed]) -> list[Param]:
     for placed in leaves:
         for tensor in parameter_shapes(placed.layer):
             learned = tensor.role is Role.PARAMETER
-            buf = step.tape.alloc(placed.name, tensor.name, Category.PARAMETERS if learned else Category.BUFFERS,
-                                  tensor.shape, tensor.dtype, Holder.PARAM)
+            buf = step.tape.alloc(
+                placed.name,
+                tensor.name,
+                Category.PARAMETERS if learned else Category.BUFFERS,
+                tensor.shape,
+                tensor.dtype,
+                Holder.PARAM,
+            )
             if learned:
                 param = Param(f"{placed.name}.{tensor.name}", buf)
                 step.params[param.name] = param
@@ -50,7 +56,7 @@ class _Open:
 
     enter: L.Enter
     input: Var  # its argument ``x``
-    current: Optional[Var] = None  # Sequential / Side: the local rebound child after child
+    current: Var | None = None  # Sequential / Side: the local rebound child after child
     outs: list[Var] = field(default_factory=list)  # Parallel: the branch outputs so far
 
     def child_input(self) -> Var:
@@ -64,7 +70,7 @@ def run_forward(step: Step, events: Iterable[L.Event], x: Var) -> Var:
     """``model(x)`` in training mode: the walk's events of the root replayed on the tape."""
     t = step.tape
     stack: list[_Open] = []
-    result: Optional[Var] = None
+    result: Var | None = None
 
     def hand_on(y: Var) -> None:  # a child's output reaches its parent
         nonlocal result
@@ -88,8 +94,10 @@ def run_forward(step: Step, events: Iterable[L.Event], x: Var) -> Var:
         elif isinstance(event, L.Placed):
             arg = stack[-1].child_input()
             if event.input_needs_grad != arg.requires_grad:
-                raise RuntimeError(f"model error: the walk and the tape disagree on whether "
-                                   f"{event.name}'s input needs a gradient")
+                raise RuntimeError(
+                    f"model error: the walk and the tape disagree on whether "
+                    f"{event.name}'s input needs a gradient"
+                )
             hand_on(forward(step, event, arg))
         else:
             hand_on(_close(step, stack.pop(), event))

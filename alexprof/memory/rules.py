@@ -32,8 +32,14 @@ from alexprof.memory.step import Step, allocs, passthrough, rule
 from alexprof.memory.vocab import Category, Holder
 
 
-def _with_params(step: Step, p: L.Placed, x: Var, kind: str, saved: list[Buffer],
-                 why: str = "input, for the weight gradient") -> Node | None:
+def _with_params(
+    step: Step,
+    p: L.Placed,
+    x: Var,
+    kind: str,
+    saved: list[Buffer],
+    why: str = "input, for the weight gradient",
+) -> Node | None:
     w, b = step.param(p, "weight"), step.param(p, "bias")
     grads = [("grad_input", p.in_shape, Category.TEMPORARY)]
     grads += [("grad_weight", w.buffer.shape, Category.GRADIENTS)] if w else []
@@ -43,6 +49,7 @@ def _with_params(step: Step, p: L.Placed, x: Var, kind: str, saved: list[Buffer]
 
 
 # -- layers ----------------------------------------------------------------------------------
+
 
 @rule(L.Conv2d)
 def _conv(step: Step, p: L.Placed, x: Var) -> Var:
@@ -62,8 +69,17 @@ def _relu(step: Step, p: L.Placed, x: Var) -> Var:
     t = step.tape
     out = t.hold(x.buf, Holder.PY) if p.layer.inplace else step.act(p, "output", p.out_shape)  # type: ignore[attr-defined]
     grads = [("grad_input", p.in_shape, Category.TEMPORARY)]
-    return Var(out, t.node(p.name, "ReluBackward0", [x.fn], [out], allocs(p.name, step.batch, grads),
-                           "output, to mask the gradient"))
+    return Var(
+        out,
+        t.node(
+            p.name,
+            "ReluBackward0",
+            [x.fn],
+            [out],
+            allocs(p.name, step.batch, grads),
+            "output, to mask the gradient",
+        ),
+    )
 
 
 @rule(L.MaxPool2d)
@@ -71,9 +87,14 @@ def _maxpool(step: Step, p: L.Placed, x: Var) -> Var:
     out = step.act(p, "output", p.out_shape)
     idx = step.act(p, "indices", p.out_shape, "int64")
     grads = [("grad_input", p.in_shape, Category.TEMPORARY)]
-    node = step.tape.node(p.name, "MaxPool2DWithIndicesBackward0", [x.fn], [x.buf, idx],
-                          allocs(p.name, step.batch, grads),
-                          "input and int64 argmax indices")
+    node = step.tape.node(
+        p.name,
+        "MaxPool2DWithIndicesBackward0",
+        [x.fn],
+        [x.buf, idx],
+        allocs(p.name, step.batch, grads),
+        "input and int64 argmax indices",
+    )
     step.tape.drop(idx, Holder.PY)  # without a node (input needs no grad) the indices die here
     return Var(out, node)
 
@@ -113,34 +134,67 @@ def _adaptive(step: Step, p: L.Placed, x: Var) -> Var:
     grads = [("grad_input", p.in_shape, Category.TEMPORARY)]
     out = step.act(p, "output", p.out_shape)
     if p.layer.output_size == (1, 1):  # type: ignore[attr-defined]  # a mean: keeps nothing
-        node = step.tape.node(p.name, "MeanBackward1", [x.fn], [], allocs(p.name, step.batch, grads))
+        node = step.tape.node(
+            p.name, "MeanBackward1", [x.fn], [], allocs(p.name, step.batch, grads)
+        )
         return Var(out, node)
-    return Var(out, step.tape.node(p.name, "AdaptiveAvgPool2DBackward0", [x.fn], [x.buf],
-                                   allocs(p.name, step.batch, grads), "input"))
+    return Var(
+        out,
+        step.tape.node(
+            p.name,
+            "AdaptiveAvgPool2DBackward0",
+            [x.fn],
+            [x.buf],
+            allocs(p.name, step.batch, grads),
+            "input",
+        ),
+    )
 
 
 @rule(L.AvgPool2d)
 def _avgpool(step: Step, p: L.Placed, x: Var) -> Var:
     grads = [("grad_input", p.in_shape, Category.TEMPORARY)]
     out = step.act(p, "output", p.out_shape)
-    return Var(out, step.tape.node(p.name, "AvgPool2DBackward0", [x.fn], [x.buf],
-                                   allocs(p.name, step.batch, grads), "input"))
+    return Var(
+        out,
+        step.tape.node(
+            p.name,
+            "AvgPool2DBackward0",
+            [x.fn],
+            [x.buf],
+            allocs(p.name, step.batch, grads),
+            "input",
+        ),
+    )
 
 
 @rule(L.Tanh)
 def _tanh(step: Step, p: L.Placed, x: Var) -> Var:
     grads = [("grad_input", p.in_shape, Category.TEMPORARY)]
     out = step.act(p, "output", p.out_shape)
-    return Var(out, step.tape.node(p.name, "TanhBackward0", [x.fn], [out],
-                                   allocs(p.name, step.batch, grads), "output, for 1 - tanh^2"))
+    return Var(
+        out,
+        step.tape.node(
+            p.name,
+            "TanhBackward0",
+            [x.fn],
+            [out],
+            allocs(p.name, step.batch, grads),
+            "output, for 1 - tanh^2",
+        ),
+    )
 
 
 @rule(L.Softmax)
 def _softmax(step: Step, p: L.Placed, x: Var) -> Var:
     grads = [("grad_input", p.in_shape, Category.TEMPORARY)]
     out = step.act(p, "output", p.out_shape)
-    return Var(out, step.tape.node(p.name, "SoftmaxBackward0", [x.fn], [out],
-                                   allocs(p.name, step.batch, grads), "output"))
+    return Var(
+        out,
+        step.tape.node(
+            p.name, "SoftmaxBackward0", [x.fn], [out], allocs(p.name, step.batch, grads), "output"
+        ),
+    )
 
 
 @rule(L.BatchNorm2d)
@@ -154,8 +208,14 @@ def _batchnorm(step: Step, p: L.Placed, x: Var) -> Var:
     out = step.act(p, "output", p.out_shape)
     mean = t.alloc(p.name, "batch_mean", Category.ACTIVATIONS, c, stat)
     invstd = t.alloc(p.name, "batch_invstd", Category.ACTIVATIONS, c, stat)
-    node = _with_params(step, p, x, "NativeBatchNormBackward0", [x.buf, mean, invstd],
-                        "input, batch mean and inverse std")
+    node = _with_params(
+        step,
+        p,
+        x,
+        "NativeBatchNormBackward0",
+        [x.buf, mean, invstd],
+        "input, batch mean and inverse std",
+    )
     for buf in (reserve, mean, invstd):
         t.drop(buf, Holder.PY)
     return Var(out, node)

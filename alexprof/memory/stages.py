@@ -41,8 +41,10 @@ class Stage(Vocab):
 def check_modelled(net: Net) -> Net:
     """``net`` if memtrace models it (it is written as descriptors), else the one refusal."""
     if net.recorded is not None:
-        raise UsageError(f"model {net.name!r} is a user module recorded from torch; memtrace "
-                         "models networks written as descriptors (a zoo name or a --spec file)")
+        raise UsageError(
+            f"model {net.name!r} is a user module recorded from torch; memtrace "
+            "models networks written as descriptors (a zoo name or a --spec file)"
+        )
     return net
 
 

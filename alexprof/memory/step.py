@@ -8,8 +8,8 @@ and :mod:`alexprof.memory.lrn`, which :mod:`alexprof.memory.predict` imports to 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 from alexprof import nets as L
 from alexprof.memory.engine import Buffer, Node, Param, Tape, Var
@@ -32,8 +32,15 @@ class Step:
     def cuda(self) -> bool:
         return self.tape.device == "cuda"
 
-    def act(self, p: L.Placed, role: str, shape: Shape, dtype: str | None = None,
-            category: Category = Category.ACTIVATIONS, holder: Holder = Holder.PY) -> Buffer:
+    def act(
+        self,
+        p: L.Placed,
+        role: str,
+        shape: Shape,
+        dtype: str | None = None,
+        category: Category = Category.ACTIVATIONS,
+        holder: Holder = Holder.PY,
+    ) -> Buffer:
         return self.tape.alloc(p.name, role, category, (self.batch, *shape), dtype, holder)
 
     def param(self, p: L.Placed, key: str) -> Param | None:
@@ -51,11 +58,12 @@ def forward(step: Step, p: L.Placed, x: Var) -> Var:
 
 # -- backward formulas -----------------------------------------------------------------------
 
+
 def allocs(name: str, batch: int, grads: list[tuple[str, Shape, Category]]) -> Callable:
     """A formula that allocates one output per needed edge, in the given order."""
 
-    def backward(t: Tape, node: Node, g: Buffer) -> list[Optional[Buffer]]:
-        outs: list[Optional[Buffer]] = [None] * len(node.edges)
+    def backward(t: Tape, node: Node, g: Buffer) -> list[Buffer | None]:
+        outs: list[Buffer | None] = [None] * len(node.edges)
         for i, (role, shape, category) in enumerate(grads):
             if node.needs(i):
                 full = (batch, *shape) if category == Category.TEMPORARY else shape
@@ -65,6 +73,6 @@ def allocs(name: str, batch: int, grads: list[tuple[str, Shape, Category]]) -> C
     return backward
 
 
-def passthrough(t: Tape, node: Node, g: Buffer) -> list[Optional[Buffer]]:
+def passthrough(t: Tape, node: Node, g: Buffer) -> list[Buffer | None]:
     """A view's backward (flatten, squeeze, add of a scalar): the gradient itself, no storage."""
     return [t.hold(g, Holder.OUT) if node.needs(i) else None for i in range(len(node.edges))]

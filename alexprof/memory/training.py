@@ -13,8 +13,8 @@ at once (plus a CPU scalar ``tensor(1.0)`` to bump the steps).
 
 from __future__ import annotations
 
-from alexprof.memory.step import Step, allocs, passthrough
 from alexprof.memory.engine import Buffer, Param, Tape, Var
+from alexprof.memory.step import Step, allocs, passthrough
 from alexprof.memory.vocab import Category, Holder
 
 
@@ -24,14 +24,19 @@ def training_loss(step: Step, out: Var) -> Var:
     wrapped as a CPU tensor that the multiplication keeps; each sum is a new scalar."""
     t = step.tape
     loss = cross_entropy(step, out)
-    for weight, side in step.sides:
+    for _weight, side in step.sides:  # the weight is a wrapped scalar: 8 bytes, any value
         term = cross_entropy(step, side)
         w = t.number("loss", "side loss weight")
         w.category = Category.LOSS  # kept by the product until backward
         scaled = t.alloc("loss", "weighted side loss", Category.LOSS, ())
-        n_mul = t.node("loss", "MulBackward0", [term.fn, None], [w],
-                       allocs("loss", 1, [("grad", (), Category.TEMPORARY)]),  # grad * w: one element
-                       "the loss weight, a Python number")
+        n_mul = t.node(
+            "loss",
+            "MulBackward0",
+            [term.fn, None],
+            [w],
+            allocs("loss", 1, [("grad", (), Category.TEMPORARY)]),  # grad * w: one element
+            "the loss weight, a Python number",
+        )
         t.drop(w, Holder.PY)
         t.drop(term.buf, Holder.PY)
         total = t.alloc("loss", "loss", Category.LOSS, ())
@@ -47,12 +52,24 @@ def cross_entropy(step: Step, logits: Var) -> Var:
     t = step.tape
     grad = [("grad", logits.buf.shape[1:], Category.TEMPORARY)]
     logp = t.alloc("loss", "log_softmax", Category.LOSS, logits.buf.shape)
-    n_ls = t.node("loss", "LogSoftmaxBackward0", [logits.fn], [logp], allocs("loss", step.batch, grad),
-                  "output: log-probabilities")
+    n_ls = t.node(
+        "loss",
+        "LogSoftmaxBackward0",
+        [logits.fn],
+        [logp],
+        allocs("loss", step.batch, grad),
+        "output: log-probabilities",
+    )
     loss = t.alloc("loss", "loss", Category.LOSS, ())
     weight = t.alloc("loss", "total_weight", Category.LOSS, ())
-    n_nll = t.node("loss", "NllLossBackward0", [n_ls], [logp, weight], allocs("loss", step.batch, grad),
-                   "log-probabilities and total weight")
+    n_nll = t.node(
+        "loss",
+        "NllLossBackward0",
+        [n_ls],
+        [logp, weight],
+        allocs("loss", step.batch, grad),
+        "log-probabilities and total weight",
+    )
     t.drop(weight, Holder.PY)
     t.drop(logp, Holder.PY)
     return Var(loss, n_nll)
@@ -62,15 +79,21 @@ def optimizer_step(t: Tape, params: list[Param], optimizer: str, foreach: bool) 
     with_grad = [p for p in params if p.grad is not None]
     state: list[Buffer] = []
     if optimizer == "sgd-momentum":  # first step: buf = grad.clone()
-        state = [t.like(p.grad, p.name, "momentum_buffer",  # type: ignore[arg-type]
-                        Category.OPTIMIZER_STATE, Holder.STATE) for p in with_grad]
+        state = [
+            t.like(p.grad, p.name, "momentum_buffer", Category.OPTIMIZER_STATE, Holder.STATE)
+            for p in with_grad
+            if p.grad is not None  # every one of them: with_grad holds those with a gradient
+        ]
     elif optimizer == "adam":
         for p in with_grad:
             if t.device == "cpu":  # the step counter lives on the CPU
-                state.append(t.alloc(p.name, "step", Category.OPTIMIZER_STATE, (), "float32",
-                                     Holder.STATE))
-            state += [t.like(p.buffer, p.name, key, Category.OPTIMIZER_STATE, Holder.STATE)
-                      for key in ("exp_avg", "exp_avg_sq")]
+                state.append(
+                    t.alloc(p.name, "step", Category.OPTIMIZER_STATE, (), "float32", Holder.STATE)
+                )
+            state += [
+                t.like(p.buffer, p.name, key, Category.OPTIMIZER_STATE, Holder.STATE)
+                for key in ("exp_avg", "exp_avg_sq")
+            ]
         _adam_temporaries(t, with_grad, foreach)
     return state
 

@@ -10,7 +10,7 @@ and the tables print (``"inputs"``, ``"optimizer_state"``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Union
+from typing import ClassVar
 
 from alexprof.vocab import Vocab
 
@@ -44,8 +44,10 @@ class Category(Vocab):
     OUTPUT = "output", "the logits, kept by the training loop"
     LOSS = "loss", "log-softmax output, the loss and nll_loss's total weight"
     GRADIENTS = "gradients", "one .grad per parameter"
-    OPTIMIZER_STATE = ("optimizer_state", "momentum buffers / Adam exp_avg and exp_avg_sq "
-                       "(and step counters on CPU)")
+    OPTIMIZER_STATE = (
+        "optimizer_state",
+        "momentum buffers / Adam exp_avg and exp_avg_sq (and step counters on CPU)",
+    )
     TEMPORARY = "temporary"
 
     @property
@@ -62,7 +64,7 @@ class Category(Vocab):
 class Holder(Vocab):
     """Who keeps a storage alive (a storage is freed when nobody does).
 
-    - PY: a Python reference (a local of a ``forward``, the training loop's ``x``, ``out``, ``loss``).
+    - PY: a Python reference (a local of a ``forward``; the loop's ``x``, ``out``, ``loss``).
     - SAVED: an autograd node keeps it for backward; held as :class:`Saved`, naming the node.
     - INBUF: the engine's input buffer of a node waiting to run.
     - OUT: a node's output list while the engine routes it.
@@ -95,7 +97,7 @@ class Saved:
         return f"{self.kind}:{self.node}"
 
 
-HolderKey = Union[Holder, Saved]
+HolderKey = Holder | Saved
 
 
 def holder_key(holder: HolderKey | str) -> HolderKey:

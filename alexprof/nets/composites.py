@@ -9,7 +9,7 @@ No torch import here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Union
+from typing import ClassVar
 
 from alexprof.errors import ShapeError, UsageError
 from alexprof.nets.layers import Layer, Shape, fmt_shape
@@ -98,7 +98,7 @@ class Side(Layer):
         return in_shape
 
 
-Composite = Union[Sequential, Parallel, Side]
+Composite = Sequential | Parallel | Side
 
 
 def _unique(parent: str, children: tuple[Layer, ...]) -> None:

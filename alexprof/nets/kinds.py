@@ -11,13 +11,34 @@ from __future__ import annotations
 
 from alexprof.nets.composites import Parallel, Sequential, Side
 from alexprof.nets.layers import (
-    AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Layer, Linear,
-    LocalResponseNorm, MaxPool2d, ReLU, Softmax, Tanh,
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    BatchNorm2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Layer,
+    Linear,
+    LocalResponseNorm,
+    MaxPool2d,
+    ReLU,
+    Softmax,
+    Tanh,
 )
 
 LEAVES: tuple[type[Layer], ...] = (
-    Conv2d, Linear, ReLU, Tanh, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, LocalResponseNorm,
-    Dropout, Softmax, BatchNorm2d, Flatten,
+    Conv2d,
+    Linear,
+    ReLU,
+    Tanh,
+    MaxPool2d,
+    AvgPool2d,
+    AdaptiveAvgPool2d,
+    LocalResponseNorm,
+    Dropout,
+    Softmax,
+    BatchNorm2d,
+    Flatten,
 )
 COMPOSITES: tuple[type[Layer], ...] = (Sequential, Parallel, Side)
 KINDS: dict[str, type[Layer]] = {cls.kind: cls for cls in LEAVES + COMPOSITES}

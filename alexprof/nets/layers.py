@@ -19,7 +19,14 @@ from typing import ClassVar
 
 from alexprof.errors import ShapeError, UsageError
 from alexprof.nets.shapes import (
-    Pair, Shape, conv_out, fmt_shape, non_negative, pair, positive, window_out,
+    Pair,
+    Shape,
+    conv_out,
+    fmt_shape,
+    non_negative,
+    pair,
+    positive,
+    window_out,
 )
 
 
@@ -71,9 +78,15 @@ class Conv2d(Layer):
         self._check_name()
         for key in ("kernel_size", "stride", "padding", "dilation"):
             object.__setattr__(self, key, pair(getattr(self, key), f"{self.name}.{key}"))
-        positive(self.name, in_channels=self.in_channels, out_channels=self.out_channels,
-                  kernel_size=self.kernel_size, stride=self.stride, dilation=self.dilation,
-                  groups=self.groups)
+        positive(
+            self.name,
+            in_channels=self.in_channels,
+            out_channels=self.out_channels,
+            kernel_size=self.kernel_size,
+            stride=self.stride,
+            dilation=self.dilation,
+            groups=self.groups,
+        )
         non_negative(self.name, padding=self.padding)
         if self.in_channels % self.groups or self.out_channels % self.groups:
             raise UsageError(
@@ -89,8 +102,13 @@ class Conv2d(Layer):
                 f"got {fmt_shape(in_shape)}"
             )
         hw = tuple(
-            conv_out(in_shape[1 + i], self.kernel_size[i], self.stride[i], self.padding[i],
-                     self.dilation[i])
+            conv_out(
+                in_shape[1 + i],
+                self.kernel_size[i],
+                self.stride[i],
+                self.padding[i],
+                self.dilation[i],
+            )
             for i in range(2)
         )
         return _spatial(self, in_shape, self.out_channels, hw)  # type: ignore[arg-type]
@@ -143,8 +161,14 @@ class _Pool(Layer):
         _need(self, in_shape, 3)
         assert self.stride is not None
         hw = tuple(
-            window_out(in_shape[1 + i], self.kernel_size[i], self.stride[i], self.padding[i],
-                       dilation[i], self.ceil_mode)
+            window_out(
+                in_shape[1 + i],
+                self.kernel_size[i],
+                self.stride[i],
+                self.padding[i],
+                dilation[i],
+                self.ceil_mode,
+            )
             for i in range(2)
         )
         return _spatial(self, in_shape, in_shape[0], hw)  # type: ignore[arg-type]

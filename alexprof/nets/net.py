@@ -5,8 +5,9 @@ No torch import here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from alexprof.errors import UsageError
 from alexprof.nets.composites import Sequential
@@ -27,7 +28,9 @@ class Net:
     recorded: tuple[Placed, ...] | None = None  # leaves of an extracted torch module
     factory: Callable[[], Any] | None = None  # builds the user's nn.Module (current device)
     batch: int = 1  # the batch size its source uses (memtrace's default)
-    stored_batch: int | None = None  # samples x and y hold when the step uses the first `batch` (a view)
+    stored_batch: int | None = (
+        None  # samples x and y hold when the step uses the first `batch` (a view)
+    )
 
     def leaves(self, input_shape: Shape | None = None) -> list[Placed]:
         """Every leaf in execution order with its shapes, for ``input_shape``."""

@@ -12,13 +12,26 @@ measured (``weights``, ``bias``) instead of shapes.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from alexprof.nets.layers import (
-    AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Layer, Linear,
-    LocalResponseNorm, MaxPool2d, ReLU, Softmax, Tanh, Unsupported,
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    BatchNorm2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Layer,
+    Linear,
+    LocalResponseNorm,
+    MaxPool2d,
+    ReLU,
+    Softmax,
+    Tanh,
+    Unsupported,
 )
 from alexprof.nets.shapes import Shape
 from alexprof.registry import ByType
@@ -72,9 +85,11 @@ def _linear(d: Linear) -> tuple[ModuleTensor, ...]:
 def _batchnorm(d: BatchNorm2d) -> tuple[ModuleTensor, ...]:
     c = (d.num_features,)
     affine = (ModuleTensor("weight", c), ModuleTensor("bias", c)) if d.affine else ()
-    stats = (ModuleTensor("running_mean", c, Role.BUFFER),
-             ModuleTensor("running_var", c, Role.BUFFER),
-             ModuleTensor("num_batches_tracked", (), Role.BUFFER, "int64"))
+    stats = (
+        ModuleTensor("running_mean", c, Role.BUFFER),
+        ModuleTensor("running_var", c, Role.BUFFER),
+        ModuleTensor("num_batches_tracked", (), Role.BUFFER, "int64"),
+    )
     return affine + stats
 
 
@@ -82,8 +97,17 @@ def _none(d: Layer) -> tuple[ModuleTensor, ...]:
     return ()
 
 
-for _kind in (ReLU, Tanh, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, LocalResponseNorm, Dropout,
-              Softmax, Flatten):
+for _kind in (
+    ReLU,
+    Tanh,
+    MaxPool2d,
+    AvgPool2d,
+    AdaptiveAvgPool2d,
+    LocalResponseNorm,
+    Dropout,
+    Softmax,
+    Flatten,
+):
     tensors(_kind)(_none)
 
 
@@ -104,8 +128,9 @@ def weights_and_bias(layer: Layer) -> tuple[int, int]:
     """(weights, bias) of a layer's parameters (buffers are not parameters)."""
     if isinstance(layer, Unsupported):  # what torch measured
         return layer.weights, layer.bias
-    return split_weights_bias((t.name, t.numel) for t in parameter_shapes(layer)
-                              if t.role is Role.PARAMETER)
+    return split_weights_bias(
+        (t.name, t.numel) for t in parameter_shapes(layer) if t.role is Role.PARAMETER
+    )
 
 
 def has_params(layer: Layer) -> bool:

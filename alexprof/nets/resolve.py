@@ -20,8 +20,9 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from alexprof.errors import UsageError, one_line
 from alexprof.nets.net import Net
@@ -48,8 +49,10 @@ def resolve(ref: str, input_shape: Shape | None = None) -> Net:
         return load_spec(Path(ref), ref)
     if kind == "module":
         if input_shape is None:
-            raise UsageError(f"--input C,H,W is required with a user model ({ref!r}): alexprof "
-                             "runs it once on that shape to find its layers")
+            raise UsageError(
+                f"--input C,H,W is required with a user model ({ref!r}): alexprof "
+                "runs it once on that shape to find its layers"
+            )
         from alexprof.torchside.usermodule import load_module
 
         return load_module(ref, load_factory(ref), tuple(input_shape))
@@ -62,8 +65,9 @@ def load_factory(ref: str) -> Callable[[], Any]:
     """Import the module part of ``ref`` and return its callable."""
     target, _, attr = ref.rpartition(":")
     if not target or not attr.isidentifier():
-        raise UsageError(f"--model {ref!r}: expected path/to/file.py:factory or "
-                         "package.module:factory")
+        raise UsageError(
+            f"--model {ref!r}: expected path/to/file.py:factory or package.module:factory"
+        )
     if target.endswith(".py") or "/" in target or "\\" in target:
         module = _import_file(ref, Path(target))
     else:
@@ -73,10 +77,17 @@ def load_factory(ref: str) -> Callable[[], Any]:
             raise UsageError(f"--model {ref!r}: importing {target} failed: {one_line(e)}") from e
     factory = getattr(module, attr, None)
     if not callable(factory):
-        found = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_")
-                       and getattr(v, "__module__", None) == module.__name__)
-        raise UsageError(f"--model {ref!r}: {target} has no callable {attr!r}; "
-                         f"callables defined there: {', '.join(found) or 'none'}")
+        found = sorted(
+            n
+            for n, v in vars(module).items()
+            if callable(v)
+            and not n.startswith("_")
+            and getattr(v, "__module__", None) == module.__name__
+        )
+        raise UsageError(
+            f"--model {ref!r}: {target} has no callable {attr!r}; "
+            f"callables defined there: {', '.join(found) or 'none'}"
+        )
     return factory
 
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from alexprof import nets as L
 from alexprof.errors import UsageError, closest
@@ -43,10 +45,10 @@ def read(path: Path) -> dict[str, Any]:
         except json.JSONDecodeError as e:
             raise UsageError(f"spec {path}: not valid JSON: {e.msg} at line {e.lineno}") from None
     else:
-        try:
+        if sys.version_info >= (3, 11):
             import tomllib
-        except ModuleNotFoundError:  # Python 3.10
-            import tomli as tomllib  # type: ignore[no-redef]
+        else:  # Python 3.10
+            import tomli as tomllib
         try:
             doc = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
@@ -62,12 +64,19 @@ def load_spec(path: Path, ref: str | None = None) -> Net:
     where = f"spec {path}"
     for key in doc:
         if key not in TOP_KEYS:
-            raise UsageError(f"{where}: unknown top-level key {key!r}{closest(key, list(TOP_KEYS))}; "
-                             f"valid: {', '.join(TOP_KEYS)}")
+            raise UsageError(
+                f"{where}: unknown top-level key {key!r}{closest(key, list(TOP_KEYS))}; "
+                f"valid: {', '.join(TOP_KEYS)}"
+            )
     shape = doc.get("input")
-    if (not isinstance(shape, list) or len(shape) != 3
-            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape)):
-        raise UsageError(f"{where}: 'input' must be [C, H, W] with positive integers, got {shape!r}")
+    if (
+        not isinstance(shape, list)
+        or len(shape) != 3
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape)
+    ):
+        raise UsageError(
+            f"{where}: 'input' must be [C, H, W] with positive integers, got {shape!r}"
+        )
     items = doc.get("layers")
     if not isinstance(items, list) or not items:
         raise UsageError(f"{where}: 'layers' must be a non-empty list of layer tables")
@@ -91,9 +100,7 @@ def build(name: str, items: list[Any], shape: Shape, where: str) -> tuple[L.Sequ
     """The body a spec's ``layers`` describe, and its output shape: the one walk of
     :mod:`alexprof.nets.walk` over the tables, each built when the walk reaches it."""
     root = _Item({"type": "Sequential", "name": name, "layers": items}, where, root=True)
-    last = None
-    for last in traverse_tree(root, shape, _Tables()):
-        pass
+    *_, last = traverse_tree(root, shape, _Tables())  # the root's exit comes last
     assert isinstance(last, Exit) and isinstance(last.layer, L.Sequential)
     return last.layer, last.out_shape
 
@@ -122,8 +129,10 @@ class _Tables:
             raise UsageError(f"{where}: a layer must be a table/object, got {table!r}")
         kind, name = table.get("type"), table.get("name")
         if not isinstance(kind, str) or kind not in KINDS:
-            raise UsageError(f"{where}: type {kind!r}{closest(str(kind), list(KINDS))}; "
-                             f"valid: {', '.join(KINDS)}")
+            raise UsageError(
+                f"{where}: type {kind!r}{closest(str(kind), list(KINDS))}; "
+                f"valid: {', '.join(KINDS)}"
+            )
         if not isinstance(name, str):
             raise UsageError(f"{where} ({kind}): 'name' must be a string, got {name!r}")
         item.where = where = f"{where} {name!r} ({kind})"
@@ -133,8 +142,10 @@ class _Tables:
             if key in ("type", "name"):
                 continue
             if key not in allowed:
-                raise UsageError(f"{where}: unknown field {key!r}{closest(key, list(allowed))}; "
-                                 f"valid: {', '.join(allowed)}")
+                raise UsageError(
+                    f"{where}: unknown field {key!r}{closest(key, list(allowed))}; "
+                    f"valid: {', '.join(allowed)}"
+                )
             item.values[key] = value if key in _NESTED else _value(value, allowed[key], where, key)
         nested = next((key for key in _NESTED if key in item.values), None)
         return form_of(cls), name, _children(item, nested) if nested else ()
@@ -171,6 +182,7 @@ def _make(item: _Item, values: dict[str, Any], shape: Shape) -> L.Layer:
 
 def _value(value: Any, annotation: str, where: str, key: str) -> Any:
     """Check one field against its annotation: int, bool, float, str, a pair of ints."""
+
     def bad(want: str) -> UsageError:
         return UsageError(f"{where}: field {key!r} must be {want}, got {value!r}")
 
@@ -189,8 +201,11 @@ def _value(value: Any, annotation: str, where: str, key: str) -> Any:
             raise bad("a string")
     elif annotation.startswith("Pair"):
         is_int = isinstance(value, int) and not isinstance(value, bool)
-        is_pair = isinstance(value, list) and len(value) == 2 and all(
-            isinstance(v, int) and not isinstance(v, bool) for v in value)
+        is_pair = (
+            isinstance(value, list)
+            and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        )
         if not (is_int or is_pair):
             raise bad("an integer or a pair [h, w] of integers")
         value = value if is_int else tuple(value)

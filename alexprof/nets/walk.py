@@ -14,9 +14,10 @@ No torch import here.
 
 from __future__ import annotations
 
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Generator, Generic, Iterator, Protocol, Sequence, TypeVar, Union
+from typing import Generic, Protocol, TypeVar
 
 from alexprof.nets.composites import Parallel, Sequential, Side
 from alexprof.nets.layers import Layer, Shape
@@ -84,7 +85,7 @@ class Exit:
     out_shape: Shape  # what it hands on (a Side: its input)
 
 
-Event = Union[Enter, Placed, Exit]
+Event = Enter | Placed | Exit
 N = TypeVar("N")
 
 
@@ -142,8 +143,9 @@ class _Walk(Generic[N]):
     def __init__(self, source: Source[N]) -> None:
         self.source = source
 
-    def visit(self, node: N, shape: Shape, prefix: str, needs_grad: bool, side: bool,
-              root: bool = False) -> Visit:
+    def visit(
+        self, node: N, shape: Shape, prefix: str, needs_grad: bool, side: bool, root: bool = False
+    ) -> Visit:
         """Events of ``node`` on ``shape``; returns its descriptor, its output shape and
         whether its output needs a gradient."""
         form, name, children = self.source.open(node)
@@ -164,8 +166,9 @@ class _Walk(Generic[N]):
                 outs.append(o)
                 any_grad = any_grad or g
             else:
-                layer, out, grad = yield from self.visit(child, out, inner, grad,
-                                                         side or form is Form.SIDE)
+                layer, out, grad = yield from self.visit(
+                    child, out, inner, grad, side or form is Form.SIDE
+                )
             built.append(layer)
         composite = self.source.close(node, tuple(built), shape)
         if form is Form.PARALLEL:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Sequence
 
 
 def cell_len(text: str) -> int:
@@ -44,7 +44,8 @@ class Align(str, Enum):
 
 @dataclass(frozen=True)
 class Column:
-    """One declared column: ``Column.num("params")``, ``Column.text("layer")``, ``Column.token("output")``."""
+    """One declared column: ``Column.num("params")``, ``Column.text("layer")``,
+    ``Column.token("output")``."""
 
     header: str
     kind: Kind = Kind.TEXT
@@ -54,8 +55,10 @@ class Column:
         for name, enum in (("kind", Kind), ("align", Align)):
             value = getattr(self, name)
             if value not in {e.value for e in enum}:
-                raise ValueError(f"Column {self.header!r}: {name}={value!r}, expected one of "
-                                 f"{', '.join(e.value for e in enum)}")
+                raise ValueError(
+                    f"Column {self.header!r}: {name}={value!r}, expected one of "
+                    f"{', '.join(e.value for e in enum)}"
+                )
             object.__setattr__(self, name, enum(value))
 
     @classmethod
@@ -78,7 +81,7 @@ def compact(n: int) -> str:
         return str(n)
     power = min((len(str(abs(n))) - 1) // 3, len(PREFIXES) - 1)
     while True:
-        value = n / 1000 ** power
+        value = n / 1000**power
         decimals = max(3 - (len(str(int(abs(value)))) - 1), 0)
         text = f"{value:.{decimals}f}"
         if abs(float(text)) < 1000 or power == len(PREFIXES) - 1:
@@ -142,13 +145,16 @@ def bounds(column: Column, cells: Sequence[str], squeeze: Squeeze) -> tuple[int,
     return max(_word_min(column.header, squeeze.fold_headers), body, 1), max(natural, 1)
 
 
-def squeezed(columns: Sequence[Column], rows: Sequence[Sequence[str]],
-             squeeze: Squeeze) -> list[list[str]]:
+def squeezed(
+    columns: Sequence[Column], rows: Sequence[Sequence[str]], squeeze: Squeeze
+) -> list[list[str]]:
     """``rows`` as printed under ``squeeze`` (grouped integers shortened where asked)."""
     if not squeeze.compact:
         return [list(r) for r in rows]
-    return [[compact_cell(c) if col.kind is Kind.NUMBER else c for col, c in zip(columns, r)]
-            for r in rows]
+    return [
+        [compact_cell(c) if col.kind is Kind.NUMBER else c for col, c in zip(columns, r)]
+        for r in rows
+    ]
 
 
 def allocate(spans: Sequence[tuple[int, int]], room: int) -> tuple[int, ...] | None:
@@ -159,8 +165,9 @@ def allocate(spans: Sequence[tuple[int, int]], room: int) -> tuple[int, ...] | N
         return None
     want = [hi - lo for lo, hi in spans]
     spare = room - low
-    level = max((lv for lv in range(max(want) + 1) if sum(min(w, lv) for w in want) <= spare),
-                default=0)
+    level = max(
+        (lv for lv in range(max(want) + 1) if sum(min(w, lv) for w in want) <= spare), default=0
+    )
     widths = [lo + min(w, level) for (lo, _), w in zip(spans, want)]
     left = room - sum(widths)
     for i, w in enumerate(want):
@@ -170,38 +177,46 @@ def allocate(spans: Sequence[tuple[int, int]], room: int) -> tuple[int, ...] | N
     return tuple(widths)
 
 
-def split(spans: Sequence[tuple[int, int]], width: int, key: int = 1) -> list[tuple[int, ...]] | None:
+def split(
+    spans: Sequence[tuple[int, int]], width: int, key: int = 1
+) -> list[tuple[int, ...]] | None:
     """Column indices per part: the ``key`` leading columns, then consecutive others.
 
     As few parts as fit (greedy filling finds that number), and of those splits the one
     leaving the tightest part the most spare cells; None when the key columns and some
     single other column are too wide together."""
+
     def spare(idx: Sequence[int]) -> int:
         return width - sum(spans[i][0] for i in idx) - frame(len(idx))
 
     lead, rest = tuple(range(key)), range(key, len(spans))
-    if spare(lead) < 0 or any(spare(lead + (i,)) < 0 for i in rest):
+    if spare(lead) < 0 or any(spare((*lead, i)) < 0 for i in rest):
         return None
     count, used = 1, list(lead)
     for i in rest:
-        if spare(used + [i]) >= 0:
+        if spare([*used, i]) >= 0:
             used.append(i)
         else:
             count, used = count + 1, [*lead, i]
     cuts = itertools.combinations(range(key + 1, len(spans)), count - 1)
-    splits = [[lead + tuple(range(a, b)) for a, b in zip((key, *c), (*c, len(spans)))] for c in cuts]
-    return max((s for s in splits if all(spare(p) >= 0 for p in s)),
-               key=lambda s: min(spare(p) for p in s))
+    splits = [
+        [lead + tuple(range(a, b)) for a, b in zip((key, *c), (*c, len(spans)))] for c in cuts
+    ]
+    return max(
+        (s for s in splits if all(spare(p) >= 0 for p in s)), key=lambda s: min(spare(p) for p in s)
+    )
 
 
-def _spans(columns: Sequence[Column], rows: Sequence[Sequence[str]],
-           squeeze: Squeeze) -> list[tuple[int, int]]:
+def _spans(
+    columns: Sequence[Column], rows: Sequence[Sequence[str]], squeeze: Squeeze
+) -> list[tuple[int, int]]:
     cells = squeezed(columns, rows, squeeze)
     return [bounds(col, [r[i] for r in cells], squeeze) for i, col in enumerate(columns)]
 
 
-def _layout(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int,
-            squeeze: Squeeze, key: int) -> tuple[Part, ...] | None:
+def _layout(
+    columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int, squeeze: Squeeze, key: int
+) -> tuple[Part, ...] | None:
     spans = _spans(columns, rows, squeeze)
     groups = split(spans, width, key)
     if groups is None:
@@ -214,8 +229,9 @@ def _layout(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int
     return tuple(parts)
 
 
-def plan(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int,
-         key: int = 1) -> Plan:
+def plan(
+    columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int, key: int = 1
+) -> Plan:
     """The fewest parts that fit ``width``, squeezed no harder than that needs.
 
     ``rows`` are every printed row (body and total), one cell per column; the ``key``
@@ -231,22 +247,28 @@ def plan(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int,
     if parts is not None:
         return Plan(LAST_RESORT, parts, True)
     spans = _spans(columns, rows, LAST_RESORT)
-    return Plan(LAST_RESORT, (Part(tuple(range(len(columns))), tuple(lo for lo, _ in spans)),), False)
+    return Plan(
+        LAST_RESORT, (Part(tuple(range(len(columns))), tuple(lo for lo, _ in spans)),), False
+    )
 
 
-def notes(p: Plan, columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int,
-          key: int = 1) -> list[str]:
+def notes(
+    p: Plan, columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int, key: int = 1
+) -> list[str]:
     """What fitting did to this table, in sentences for its caption: only what happened."""
     cells = squeezed(columns, rows, p.squeeze)
     placed = [(i, w) for q in p.parts for i, w in zip(q.columns, q.widths)]
     out = []
     if cells != [list(r) for r in rows]:
-        out.append(f"Numbers shortened to fit {width} columns: 4 significant digits, k M G T = "
-                   "10^3 10^6 10^9 10^12; --format json or a wider terminal shows them in full.")
+        out.append(
+            f"Numbers shortened to fit {width} columns: 4 significant digits, k M G T = "
+            "10^3 10^6 10^9 10^12; --format json or a wider terminal shows them in full."
+        )
     if any(_word_min(columns[i].header, False) > w for i, w in placed):
         out.append("Long column headers broken.")
-    if any(_word_min(r[i], False) > w for i, w in placed if columns[i].kind is Kind.TEXT
-           for r in cells):
+    if any(
+        _word_min(r[i], False) > w for i, w in placed if columns[i].kind is Kind.TEXT for r in cells
+    ):
         out.append("Words longer than their column broken.")
     if len(p.parts) > 1:
         led = " and ".join(f"'{c.header}'" for c in columns[:key])
@@ -273,7 +295,7 @@ def wrap_words(line: str, width: int, indent: int = 2) -> list[str]:
         while cell_len(word) > room:
             head = _prefix(word, room)
             out.append(head)
-            word, room = word[len(head):], width - indent
+            word, room = word[len(head) :], width - indent
         current = word
     out.append(current)
     return [out[0]] + [" " * indent + rest for rest in out[1:]]

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from alexprof.counting.analysis import count
-from alexprof.errors import UsageError
 from alexprof.counting.rows import COUNT_FIELDS, SCHEMA, Report
+from alexprof.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -28,12 +28,19 @@ def load(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as e:
         raise UsageError(f"cannot read golden file {path}: {e}") from None
     except json.JSONDecodeError as e:
-        raise UsageError(f"golden file {path} is not valid JSON: {e.msg} at line {e.lineno}") from None
+        raise UsageError(
+            f"golden file {path} is not valid JSON: {e.msg} at line {e.lineno}"
+        ) from None
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         found = doc.get("schema") if isinstance(doc, dict) else type(doc).__name__
         raise UsageError(f"golden file {path}: schema {found!r}; expected {SCHEMA!r}")
-    for key, kind in (("model", str), ("input_shape", list), ("batch", int), ("layers", list),
-                      ("convention", str)):
+    for key, kind in (
+        ("model", str),
+        ("input_shape", list),
+        ("batch", int),
+        ("layers", list),
+        ("convention", str),
+    ):
         if not isinstance(doc.get(key), kind):
             raise UsageError(f"golden file {path}: field {key!r} missing or not a {kind.__name__}")
     if not all(isinstance(x, dict) and isinstance(x.get("name"), str) for x in doc["layers"]):
@@ -65,8 +72,11 @@ def diff(doc: dict[str, Any], report: Report) -> list[Drift]:
     drifts += [Drift(name, "(layer)", "absent", "new") for name in have if name not in want]
     totals = doc.get("totals", {})
     current = report.to_json()["totals"]
-    drifts += [Drift("(total)", k, totals.get(k, MISSING), v) for k, v in current.items()
-               if totals.get(k, MISSING) != v]
+    drifts += [
+        Drift("(total)", k, totals.get(k, MISSING), v)
+        for k, v in current.items()
+        if totals.get(k, MISSING) != v
+    ]
     return drifts
 
 

@@ -14,10 +14,10 @@ from typing import Any
 
 from alexprof.counting.analysis import count
 from alexprof.counting.conventions import DEFAULT_CONVENTION
-from alexprof.nets.shapes import fmt_shape
-from alexprof.report.render import Column, Table, csv_records, human, num, to_json
 from alexprof.counting.rows import SCHEMA
 from alexprof.nets.net import Net
+from alexprof.nets.shapes import fmt_shape
+from alexprof.report.render import Column, Table, csv_records, human, num, to_json
 
 ACTIVATIONS_NOTE = (
     "activations: what autograd keeps for backward at the end of the forward pass, float32 on "
@@ -34,7 +34,8 @@ def activation_bytes(net: Net, input_shape: tuple[int, ...] | None, batch: int) 
 
     try:
         return predict(net, input_shape, batch, "float32", "none", "cuda").breakdown[
-            Category.ACTIVATIONS]
+            Category.ACTIVATIONS
+        ]
     except UsageError:
         return None  # a recorded user module: memtrace does not model it
 
@@ -59,8 +60,9 @@ class Entry:
         return out
 
 
-def entry(net: Net, input_shape: tuple[int, ...] | None, batch: int,
-          convention: str = DEFAULT_CONVENTION) -> Entry:
+def entry(
+    net: Net, input_shape: tuple[int, ...] | None, batch: int, convention: str = DEFAULT_CONVENTION
+) -> Entry:
     report = count(net, input_shape, 1, convention)
     totals = report.totals()
     big, heavy = report.heaviest("params"), report.heaviest("macs")
@@ -82,30 +84,51 @@ def entry(net: Net, input_shape: tuple[int, ...] | None, batch: int,
 def lineup_text(entries: list[Entry], batch: int, convention: str, fmt: str) -> str:
     """``alexprof compare``'s output in ``fmt``: one row per network."""
     if fmt == "json":
-        return to_json({"schema": SCHEMA, "batch": batch, "dtype": "float32",
-                        "convention": convention, "activations": ACTIVATIONS_NOTE,
-                        "models": [e.to_json() for e in entries]})
+        return to_json(
+            {
+                "schema": SCHEMA,
+                "batch": batch,
+                "dtype": "float32",
+                "convention": convention,
+                "activations": ACTIVATIONS_NOTE,
+                "models": [e.to_json() for e in entries],
+            }
+        )
     if fmt == "csv":
         return csv_records([e.to_json() for e in entries])
     table = Table(
         f"networks side by side (per sample; activations for batch {batch})",
-        [Column.text("model"), Column.token("input"), Column.num("params"), Column.num("MACs"),
-         Column.num("train FLOPs"), Column.num(f"activations @{batch}"),
-         Column.token("largest layer"), Column.token("most MACs"), Column.num("params/MAC")],
+        [
+            Column.text("model"),
+            Column.token("input"),
+            Column.num("params"),
+            Column.num("MACs"),
+            Column.num("train FLOPs"),
+            Column.num(f"activations @{batch}"),
+            Column.token("largest layer"),
+            Column.token("most MACs"),
+            Column.num("params/MAC"),
+        ],
         caption=f"MACs: forward, convention '{convention}'; train FLOPs: forward + backward "
-                f"(FLOPs = 2 x MACs); {ACTIVATIONS_NOTE}.",
+        f"(FLOPs = 2 x MACs); {ACTIVATIONS_NOTE}.",
     )
     for e in entries:
-        table.add(e.model, fmt_shape(e.input_shape), num(e.params), num(e.macs),
-                  human(e.flops_train, "FLOP"),
-                  "-" if e.activation_bytes is None else human(e.activation_bytes, "B"),
-                  f"{e.largest_layer} ({human(e.largest_layer_params)})",
-                  f"{e.heaviest_layer} ({human(e.heaviest_layer_macs)})",
-                  f"{e.params_per_mac:.4f}")
+        table.add(
+            e.model,
+            fmt_shape(e.input_shape),
+            num(e.params),
+            num(e.macs),
+            human(e.flops_train, "FLOP"),
+            "-" if e.activation_bytes is None else human(e.activation_bytes, "B"),
+            f"{e.largest_layer} ({human(e.largest_layer_params)})",
+            f"{e.heaviest_layer} ({human(e.heaviest_layer_macs)})",
+            f"{e.params_per_mac:.4f}",
+        )
     if len(entries) > 1:
         lean = min(entries, key=lambda e: e.params_per_mac)
         table.footer.append(
             f"Fewest parameters per MAC: {lean.model} ({lean.params_per_mac:.4f}); "
             f"most parameters: {max(entries, key=lambda e: e.params).model}; "
-            f"most arithmetic: {max(entries, key=lambda e: e.macs).model}.")
+            f"most arithmetic: {max(entries, key=lambda e: e.macs).model}."
+        )
     return table.to_text(fmt)

@@ -11,12 +11,12 @@ cached blocks handed out beyond the 512-rounded requests (from ``memory_snapshot
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from alexprof.counting.rows import SCHEMA
 from alexprof.memory.predict import Prediction
 from alexprof.memory.stages import Stage, StageTrace, Trace
-from alexprof.counting.rows import SCHEMA
 from alexprof.report.status import StageStatus
 
 
@@ -71,14 +71,27 @@ def diff_stages(pred: Prediction, trace: Trace | None) -> tuple[StageRow, ...]:
             continue
         m = next(s for s in trace.stages if s.stage == p.stage)
         status, reason = _judge(p.allocated, p.peak, m, trace)
-        rows.append(StageRow(p.stage, p.allocated, p.delta, p.peak, m.allocated, m.allocated - prev,
-                             m.peak, m.peak_ops, status, reason))
+        rows.append(
+            StageRow(
+                p.stage,
+                p.allocated,
+                p.delta,
+                p.peak,
+                m.allocated,
+                m.allocated - prev,
+                m.peak,
+                m.peak_ops,
+                status,
+                reason,
+            )
+        )
         prev = m.allocated
     return tuple(rows)
 
 
-def _judge(predicted: int, peak_predicted: int, m: StageTrace,
-           trace: Trace) -> tuple[StageStatus, str]:
+def _judge(
+    predicted: int, peak_predicted: int, m: StageTrace, trace: Trace
+) -> tuple[StageStatus, str]:
     """Every difference must be the allocator's or a kernel's, and say how many bytes."""
     whole_blocks = trace.device == "cuda" and not expandable(trace.allocator)
     reasons = []
@@ -86,23 +99,37 @@ def _judge(predicted: int, peak_predicted: int, m: StageTrace,
         if not (whole_blocks and m.allocated - predicted == m.over_allocation > 0):
             return StageStatus.MISMATCH, (
                 f"{m.allocated - predicted:+,} B after the stage, not explained "
-                f"(whole blocks beyond the requests: {m.over_allocation:,} B)")
-        reasons.append(f"+{m.over_allocation:,} B after the stage are whole cached blocks handed out "
-                       "beyond the 512-rounded requests (memory_snapshot; default allocator)")
+                f"(whole blocks beyond the requests: {m.over_allocation:,} B)"
+            )
+        reasons.append(
+            f"+{m.over_allocation:,} B after the stage are whole cached blocks handed out "
+            "beyond the 512-rounded requests (memory_snapshot; default allocator)"
+        )
     if m.peak_ops != peak_predicted:
         if not (whole_blocks and m.peak_ops > peak_predicted):
-            return StageStatus.MISMATCH, (f"peak at op boundaries {m.peak_ops:,} B, predicted "
-                                          f"{peak_predicted:,} B ({m.peak_ops - peak_predicted:+,})")
-        reasons.append(f"+{m.peak_ops - peak_predicted:,} B at the op-level peak, attributed to "
-                       "whole cached blocks (default allocator) but not checked block by block: "
-                       "run with PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True for an exact peak")
+            return StageStatus.MISMATCH, (
+                f"peak at op boundaries {m.peak_ops:,} B, predicted "
+                f"{peak_predicted:,} B ({m.peak_ops - peak_predicted:+,})"
+            )
+        reasons.append(
+            f"+{m.peak_ops - peak_predicted:,} B at the op-level peak, attributed to "
+            "whole cached blocks (default allocator) but not checked block by block: "
+            "run with PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True for an exact peak"
+        )
     if m.peak != m.peak_ops:
         if m.peak < m.peak_ops:
-            return StageStatus.MISMATCH, (f"allocator peak {m.peak:,} B below the op-level "
-                                          f"peak {m.peak_ops:,} B")
-        inside = "cuDNN/cuBLAS workspaces" if trace.device == "cuda" else "oneDNN buffers, wrapped numbers"
-        reasons.append(f"peak +{m.peak - m.peak_ops:,} B inside single kernels ({inside}: "
-                       "never a tensor between two ops)")
+            return StageStatus.MISMATCH, (
+                f"allocator peak {m.peak:,} B below the op-level peak {m.peak_ops:,} B"
+            )
+        inside = (
+            "cuDNN/cuBLAS workspaces"
+            if trace.device == "cuda"
+            else "oneDNN buffers, wrapped numbers"
+        )
+        reasons.append(
+            f"peak +{m.peak - m.peak_ops:,} B inside single kernels ({inside}: "
+            "never a tensor between two ops)"
+        )
     return (StageStatus.EXPLAINED, "; ".join(reasons)) if reasons else (StageStatus.EXACT, "")
 
 
@@ -114,8 +141,12 @@ def run_json(run: MemRun) -> dict[str, Any]:
     """One run, as in the JSON contract (without the schema key)."""
     p, t = run.prediction, run.trace
     doc: dict[str, Any] = {
-        "model": p.model, "device": p.device, "batch": p.batch, "dtype": p.dtype,
-        "optimizer": p.optimizer, "input_shape": list(p.input_shape),
+        "model": p.model,
+        "device": p.device,
+        "batch": p.batch,
+        "dtype": p.dtype,
+        "optimizer": p.optimizer,
+        "input_shape": list(p.input_shape),
         "measured": t is not None,
         "stages": [_stage_json(r) for r in run.rows],
         "peak": max((r.peak for r in run.rows if r.peak is not None), default=None),
@@ -133,11 +164,19 @@ def run_json(run: MemRun) -> dict[str, Any]:
 
 
 def _stage_json(r: StageRow) -> dict[str, Any]:
-    out: dict[str, Any] = {"stage": r.stage, "allocated": r.allocated, "predicted": r.predicted,
-                           "delta": r.delta, "delta_predicted": r.delta_predicted,
-                           "diff": r.diff, "peak": r.peak, "peak_predicted": r.peak_predicted,
-                           "peak_ops": r.peak_ops, "peak_diff": r.peak_diff,
-                           "peak_in_kernels": r.in_kernels}
+    out: dict[str, Any] = {
+        "stage": r.stage,
+        "allocated": r.allocated,
+        "predicted": r.predicted,
+        "delta": r.delta,
+        "delta_predicted": r.delta_predicted,
+        "diff": r.diff,
+        "peak": r.peak,
+        "peak_predicted": r.peak_predicted,
+        "peak_ops": r.peak_ops,
+        "peak_diff": r.peak_diff,
+        "peak_in_kernels": r.in_kernels,
+    }
     if r.status:
         out["status"] = r.status
     if r.reason:
@@ -150,14 +189,31 @@ def document(runs: list[MemRun]) -> dict[str, Any]:
     if len(runs) == 1:
         return {"schema": SCHEMA, **run_json(runs[0])}
     first = runs[0].prediction
-    return {"schema": SCHEMA, "model": first.model, "device": first.device, "dtype": first.dtype,
-            "optimizer": first.optimizer, "batches": [r.prediction.batch for r in runs],
-            "runs": [run_json(r) for r in runs]}
+    return {
+        "schema": SCHEMA,
+        "model": first.model,
+        "device": first.device,
+        "dtype": first.dtype,
+        "optimizer": first.optimizer,
+        "batches": [r.prediction.batch for r in runs],
+        "runs": [run_json(r) for r in runs],
+    }
 
 
 def csv_rows(runs: list[MemRun]) -> list[dict[str, Any]]:
-    return [{"batch": run.prediction.batch, "stage": r.stage, "allocated": r.allocated,
-             "predicted": r.predicted, "diff": r.diff, "peak": r.peak,
-             "peak_predicted": r.peak_predicted, "peak_ops": r.peak_ops, "peak_diff": r.peak_diff,
-             "status": r.status}
-            for run in runs for r in run.rows]
+    return [
+        {
+            "batch": run.prediction.batch,
+            "stage": r.stage,
+            "allocated": r.allocated,
+            "predicted": r.predicted,
+            "diff": r.diff,
+            "peak": r.peak,
+            "peak_predicted": r.peak_predicted,
+            "peak_ops": r.peak_ops,
+            "peak_diff": r.peak_diff,
+            "status": r.status,
+        }
+        for run in runs
+        for r in run.rows
+    ]

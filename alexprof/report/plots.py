@@ -13,12 +13,13 @@ from __future__ import annotations
 import importlib.util
 import math
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
+from alexprof.counting.rows import Report
 from alexprof.errors import UsageError
 from alexprof.report.render import check_target, human
-from alexprof.counting.rows import Report
 
 SUFFIXES = (".png", ".svg")
 
@@ -31,8 +32,9 @@ def check_plot(path: Path | None, force: bool = False) -> Path | None:
         raise UsageError(f"--plot {path}: the file must end in .png or .svg")
     check_target(path, force, "--plot")
     if importlib.util.find_spec("matplotlib") is None:
-        raise UsageError("--plot needs matplotlib, which is not installed; "
-                         "pip install 'alexprof[plot]'")
+        raise UsageError(
+            "--plot needs matplotlib, which is not installed; pip install 'alexprof[plot]'"
+        )
     return path
 
 
@@ -72,7 +74,11 @@ def _clusters(points: list[tuple[float, float, str]]) -> list[tuple[float, float
     names keep their given (execution) order."""
     out: list[tuple[float, float, list[tuple[int, str]]]] = []
     for x, y, i, name in sorted((x, y, i, n) for i, (x, y, n) in enumerate(points)):
-        if out and abs(math.log10(x / out[-1][0])) < 0.08 and abs(math.log10(y / out[-1][1])) < 0.08:
+        if (
+            out
+            and abs(math.log10(x / out[-1][0])) < 0.08
+            and abs(math.log10(y / out[-1][1])) < 0.08
+        ):
             out[-1][2].append((i, name))
         else:
             out.append((x, y, [(i, name)]))
@@ -90,8 +96,15 @@ def _save(fig: Any, path: Path) -> None:
         _pyplot().close(fig)
 
 
-def layer_bars(path: Path, title: str, labels: Sequence[str], series: dict[str, Sequence[float]],
-               xlabel: str, stacked: bool = False, note: str = "") -> None:
+def layer_bars(
+    path: Path,
+    title: str,
+    labels: Sequence[str],
+    series: dict[str, Sequence[float]],
+    xlabel: str,
+    stacked: bool = False,
+    note: str = "",
+) -> None:
     """Horizontal bars, one group per layer in execution order (top to bottom)."""
     plt = _pyplot()
     n, k = len(labels), len(series)
@@ -127,22 +140,34 @@ def report_chart(report: Report, kind: str, path: Path) -> None:
     """``kind`` 'params': weights + bias per learned layer; 'flops': forward and backward."""
     if kind == "params":
         rows = [r for r in report.rows if r.params]
-        layer_bars(path, f"{report.model}: parameters per layer ({report.total('params'):,} in all)",
-                   [r.name for r in rows],
-                   {"weights": [r.weights or 0 for r in rows], "bias": [r.bias or 0 for r in rows]},
-                   "parameters", stacked=True, note="Layers without parameters are not shown.")
+        layer_bars(
+            path,
+            f"{report.model}: parameters per layer ({report.total('params'):,} in all)",
+            [r.name for r in rows],
+            {"weights": [r.weights or 0 for r in rows], "bias": [r.bias or 0 for r in rows]},
+            "parameters",
+            stacked=True,
+            note="Layers without parameters are not shown.",
+        )
         return
     rows = [r for r in report.rows if r.flops or r.flops_backward]
-    layer_bars(path, f"{report.model}: FLOPs per layer, batch {report.batch} "
-                     f"(convention '{report.convention}', FLOPs = 2 x MACs)",
-               [r.name for r in rows],
-               {"forward": [r.flops or 0 for r in rows],
-                "backward": [r.flops_backward or 0 for r in rows]},
-               "FLOPs", note="Layers with no FLOPs under this convention are not shown.")
+    layer_bars(
+        path,
+        f"{report.model}: FLOPs per layer, batch {report.batch} "
+        f"(convention '{report.convention}', FLOPs = 2 x MACs)",
+        [r.name for r in rows],
+        {
+            "forward": [r.flops or 0 for r in rows],
+            "backward": [r.flops_backward or 0 for r in rows],
+        },
+        "FLOPs",
+        note="Layers with no FLOPs under this convention are not shown.",
+    )
 
 
-def roofline_chart(path: Path, title: str, peak: float, bandwidth: float,
-                   layers: Sequence[dict[str, Any]]) -> None:
+def roofline_chart(
+    path: Path, title: str, peak: float, bandwidth: float, layers: Sequence[dict[str, Any]]
+) -> None:
     """Log-log roofline.  ``layers``: dicts with name, intensity, flops, time_floor_s and,
     when measured, achieved_flops_per_s.  A layer sits on the roof at
     ``flops / floor`` (its best attainable FLOP/s); a measured one also below it."""
@@ -160,42 +185,81 @@ def roofline_chart(path: Path, title: str, peak: float, bandwidth: float,
     ax.set_xlim(lo, hi)
     ax.set_ylim(bottom, peak * 12)
     ax.axvline(ridge, color="grey", ls=":", lw=1)
-    ax.text(ridge * 1.08, bottom * 1.3, f"ridge {ridge:.3g} FLOP/B", fontsize=8, color="grey",
-            rotation=90, va="bottom")
+    ax.text(
+        ridge * 1.08,
+        bottom * 1.3,
+        f"ridge {ridge:.3g} FLOP/B",
+        fontsize=8,
+        color="grey",
+        rotation=90,
+        va="bottom",
+    )
     ax.text(ridge * 1.15, peak / 1.25, f"peak {human(peak, 'FLOP/s')}", fontsize=8, va="top")
     x0 = lo * 2
     (a, b), (c, d) = ax.transData.transform([(x0, x0 * bandwidth), (x0 * 4, x0 * 4 * bandwidth)])
-    ax.text(x0, x0 * bandwidth * 1.5, f"memory {human(bandwidth, 'B/s')}", fontsize=8,
-            rotation=math.degrees(math.atan2(d - b, c - a)), rotation_mode="anchor")
+    ax.text(
+        x0,
+        x0 * bandwidth * 1.5,
+        f"memory {human(bandwidth, 'B/s')}",
+        fontsize=8,
+        rotation=math.degrees(math.atan2(d - b, c - a)),
+        rotation_mode="anchor",
+    )
     labels = []
-    for i, x in enumerate(placed):
-        roof = x["flops"] / x["time_floor_s"]
+    for i, layer in enumerate(placed):
+        roof = layer["flops"] / layer["time_floor_s"]
         color = f"C{i % 10}"
-        ax.plot([x["intensity"]], [roof], "o", color=color)
-        labels.append((x["intensity"], roof, x["name"]))
-        got = x.get("achieved_flops_per_s")
+        ax.plot([layer["intensity"]], [roof], "o", color=color)
+        labels.append((layer["intensity"], roof, layer["name"]))
+        got = layer.get("achieved_flops_per_s")
         if got:
-            ax.plot([x["intensity"]] * 2, [got, roof], ":", color=color, lw=1)
-            ax.plot([x["intensity"]], [got], "s", mfc="none", color=color)
+            ax.plot([layer["intensity"]] * 2, [got, roof], ":", color=color, lw=1)
+            ax.plot([layer["intensity"]], [got], "s", mfc="none", color=color)
     for x, y, text in _clusters(labels):
-        ax.annotate(text, (x, y), textcoords="offset points", xytext=(2, 6), fontsize=7,
-                    rotation=50, rotation_mode="anchor")
+        ax.annotate(
+            text,
+            (x, y),
+            textcoords="offset points",
+            xytext=(2, 6),
+            fontsize=7,
+            rotation=50,
+            rotation_mode="anchor",
+        )
     _units(ax.yaxis, "FLOP/s")
     ax.set_xlabel("arithmetic intensity (FLOP per byte)")
     ax.set_ylabel("FLOP/s")
     ax.set_title(title, fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
-    ax.text(0.99, 0.02, "\u25cf a layer at its floor" + ("\n\u25a1 as measured" if achieved else ""),
-            transform=ax.transAxes, ha="right", va="bottom", fontsize=8)
+    ax.text(
+        0.99,
+        0.02,
+        "\u25cf a layer at its floor" + ("\n\u25a1 as measured" if achieved else ""),
+        transform=ax.transAxes,
+        ha="right",
+        va="bottom",
+        fontsize=8,
+    )
     if skipped:
-        fig.text(0.01, -0.01, "Not placed (no FLOPs, memory bound by definition): "
-                 + ", ".join(skipped), fontsize=7, va="top", wrap=True)
+        fig.text(
+            0.01,
+            -0.01,
+            "Not placed (no FLOPs, memory bound by definition): " + ", ".join(skipped),
+            fontsize=7,
+            va="top",
+            wrap=True,
+        )
     _save(fig, path)
 
 
-def stage_timeline(path: Path, title: str, stages: Sequence[str], allocated: Sequence[int],
-                   predicted: Sequence[int] | None = None, peak: int | None = None,
-                   capacity: int | None = None) -> None:
+def stage_timeline(
+    path: Path,
+    title: str,
+    stages: Sequence[str],
+    allocated: Sequence[int],
+    predicted: Sequence[int] | None = None,
+    peak: int | None = None,
+    capacity: int | None = None,
+) -> None:
     """Memory by stage of a training step: measured (and predicted) bytes per stage,
     the peak, and optionally the device's capacity.  Plain lists, in stage order."""
     plt = _pyplot()
@@ -205,8 +269,9 @@ def stage_timeline(path: Path, title: str, stages: Sequence[str], allocated: Seq
     ax.step(xs, allocated, where="mid", color="C0", lw=2, label="allocated")
     ax.plot(xs, allocated, "o", color="C0")
     for x, y in zip(xs, allocated):
-        ax.annotate(binary(y), (x, y), textcoords="offset points", xytext=(0, 6),
-                    ha="center", fontsize=7)
+        ax.annotate(
+            binary(y), (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7
+        )
     if predicted is not None:
         ax.plot(xs, predicted, "x", color="C1", ms=9, label="predicted")
     if peak is not None:

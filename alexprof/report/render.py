@@ -15,14 +15,15 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from alexprof.report.columns import Align, Column, frame, notes, plan, squeezed, wrap_words
 from alexprof.errors import UsageError, choose
 from alexprof.nets.shapes import fmt_shape
+from alexprof.report.columns import Align, Column, frame, notes, plan, squeezed, wrap_words
 
 FORMATS = ("table", "json", "csv", "markdown")
 
@@ -55,9 +56,14 @@ class Table:
     alignment and how a column may be squeezed to fit a terminal come from them.  The
     ``key`` leading columns name a row: they lead every part when a table is split."""
 
-    def __init__(self, title: str, columns: Sequence[Column | str], caption: str = "",
-                 key: int = 1) -> None:
-        self.title, self.caption, self.key = title, caption, key  # key: leading columns naming a row
+    def __init__(
+        self, title: str, columns: Sequence[Column | str], caption: str = "", key: int = 1
+    ) -> None:
+        self.title, self.caption, self.key = (
+            title,
+            caption,
+            key,
+        )  # key: leading columns naming a row
         self.columns = [c if isinstance(c, Column) else Column.text(c) for c in columns]
         self.rows: list[list[str]] = []
         self.total: list[str] | None = None
@@ -87,8 +93,13 @@ class Table:
         else:
             tables, caption, shown = self._fitted(width)
         buf = io.StringIO()
-        console = Console(file=buf, width=shown if width is None else width, force_terminal=color,
-                          color_system="auto" if color else None, highlight=False)
+        console = Console(
+            file=buf,
+            width=shown if width is None else width,
+            force_terminal=color,
+            color_system="auto" if color else None,
+            highlight=False,
+        )
         for i, table in enumerate(tables):
             if i:
                 console.print()
@@ -111,17 +122,27 @@ class Table:
         tables = []
         for k, part in enumerate(p.parts):
             pick = part.columns
-            tables.append(_rich_table(
-                self.title if k == 0 else f"(continued: part {k + 1} of {len(p.parts)})", "",
-                [self.columns[i] for i in pick], [[r[i] for i in pick] for r in body],
-                total and [total[i] for i in pick], part.widths))
+            tables.append(
+                _rich_table(
+                    self.title if k == 0 else f"(continued: part {k + 1} of {len(p.parts)})",
+                    "",
+                    [self.columns[i] for i in pick],
+                    [[r[i] for i in pick] for r in body],
+                    total and [total[i] for i in pick],
+                    part.widths,
+                )
+            )
         said = notes(p, self.columns, printed, width, self.key)
         caption = "\n".join(c for c in [self.caption, *said] if c)
         return tables, caption, max(sum(q.widths) + frame(len(q.widths)) for q in p.parts)
 
     def _markdown(self) -> str:
-        out = [f"**{self.title}**", "", "| " + " | ".join(self.headers) + " |",
-               "|" + "|".join("---:" if c.align is Align.RIGHT else "---" for c in self.columns) + "|"]
+        out = [
+            f"**{self.title}**",
+            "",
+            "| " + " | ".join(self.headers) + " |",
+            "|" + "|".join("---:" if c.align is Align.RIGHT else "---" for c in self.columns) + "|",
+        ]
         out += ["| " + " | ".join(r) + " |" for r in self.rows]
         if self.total:
             out.append("| " + " | ".join(f"**{c}**" if c else "" for c in self.total) + " |")
@@ -138,24 +159,36 @@ class Table:
         return buf.getvalue()
 
 
-def _rich_table(title: str, caption: str, columns: Sequence[Column], rows: Sequence[Sequence[str]],
-                total: Sequence[str] | None, widths: Sequence[int] | None = None) -> Any:
+def _rich_table(
+    title: str,
+    caption: str,
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[str]],
+    total: Sequence[str] | None,
+    widths: Sequence[int] | None = None,
+) -> Any:
     """A rich table; ``widths`` (content cells per column) fixes each column's width,
     text folding within it; None leaves rich its natural widths."""
     from rich.table import Table as RichTable
 
-    table = RichTable(title=title, caption=caption, caption_justify="left",
-                      show_footer=total is not None, header_style="bold")
+    table = RichTable(
+        title=title,
+        caption=caption,
+        caption_justify="left",
+        show_footer=total is not None,
+        header_style="bold",
+    )
     for i, col in enumerate(columns):
-        fixed = {} if widths is None else {"width": widths[i], "overflow": "fold"}
-        table.add_column(col.header, footer=total[i] if total else "", justify=col.align.value,
-                         **fixed)
+        fixed: dict[str, Any] = {} if widths is None else {"width": widths[i], "overflow": "fold"}
+        table.add_column(
+            col.header, footer=total[i] if total else "", justify=col.align.value, **fixed
+        )
     for row in rows:
         table.add_row(*row)
     return table
 
 
-_PINNED: ContextVar[int | None | str] = ContextVar("alexprof_table_width", default="auto")
+_PINNED: ContextVar[int | str | None] = ContextVar("alexprof_table_width", default="auto")
 
 
 def target_width() -> int | None:
@@ -200,8 +233,11 @@ def prose(lines: Sequence[str]) -> str:
     """Plain lines outside a table, fitted as table footers are: each wrapped at spaces
     to :func:`target_width` (continuations indented two), unchanged at natural width."""
     width = target_width()
-    return "".join(f"{piece}\n" for line in lines
-                   for piece in ([line] if width is None else wrap_words(line, width)))
+    return "".join(
+        f"{piece}\n"
+        for line in lines
+        for piece in ([line] if width is None else wrap_words(line, width))
+    )
 
 
 def csv_records(records: list[dict[str, Any]]) -> str:
@@ -212,8 +248,9 @@ def csv_records(records: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(buf, fieldnames=list(records[0]), lineterminator="\n")
     writer.writeheader()
     for rec in records:
-        writer.writerow({k: fmt_shape(tuple(v)) if isinstance(v, (list, tuple)) else v
-                         for k, v in rec.items()})
+        writer.writerow(
+            {k: fmt_shape(tuple(v)) if isinstance(v, (list, tuple)) else v for k, v in rec.items()}
+        )
     return buf.getvalue()
 
 

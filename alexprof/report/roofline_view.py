@@ -44,9 +44,14 @@ def _flat(layer: dict[str, Any]) -> dict[str, Any]:
 
 def table(result: Roofline) -> Table:
     d = result.device
-    columns = [Column.text("layer"), Column.text("type"),
-               *map(Column.num, ["FLOPs", "bytes", "FLOP/B", "compute", "memory", "floor"]),
-               Column.text("bound"), Column.num("bwd floor"), Column.text("bwd bound")]
+    columns = [
+        Column.text("layer"),
+        Column.text("type"),
+        *map(Column.num, ["FLOPs", "bytes", "FLOP/B", "compute", "memory", "floor"]),
+        Column.text("bound"),
+        Column.num("bwd floor"),
+        Column.text("bwd bound"),
+    ]
     timed = result.timing is not None
     if timed:  # achieved: FLOP/s or B/s, by bound
         columns += map(Column.num, ["measured", "achieved", "of floor"])
@@ -55,25 +60,53 @@ def table(result: Roofline) -> Table:
         f"input {fmt_shape(result.input_shape)})",
         columns,
         caption=f"peak {human(result.peak, 'FLOP/s')}, bandwidth {human(d.bandwidth, 'B/s')}, "
-                f"ridge {result.ridge:.3g} FLOP/B: above it a layer is compute bound. FLOPs = 2 x "
-                "conv/linear MACs (no bias); bytes = input + weights + output, each once. "
-                f"Source: {d.source}.",
+        f"ridge {result.ridge:.3g} FLOP/B: above it a layer is compute bound. FLOPs = 2 x "
+        "conv/linear MACs (no bias); bytes = input + weights + output, each once. "
+        f"Source: {d.source}.",
     )
     for row in result.rows:
         f, b = row.forward, row.backward
-        cells = [row.name, row.type, num(f.flops), num(f.bytes), intensity(f), seconds(f.compute_s),
-                 seconds(f.memory_s), seconds(f.floor_s), f.bound, seconds(b.floor_s), b.bound]
+        cells = [
+            row.name,
+            row.type,
+            num(f.flops),
+            num(f.bytes),
+            intensity(f),
+            seconds(f.compute_s),
+            seconds(f.memory_s),
+            seconds(f.floor_s),
+            f.bound,
+            seconds(b.floor_s),
+            b.bound,
+        ]
         got = result.measured(row)
         if timed:
-            cells += ["-", "-", "-"] if got is None else [
-                seconds(got.seconds),
-                human(got.flops_per_s, "FLOP/s") if f.bound == "compute" else human(got.bytes_per_s, "B/s"),
-                percent(got.fraction)]
+            cells += (
+                ["-", "-", "-"]
+                if got is None
+                else [
+                    seconds(got.seconds),
+                    human(got.flops_per_s, "FLOP/s")
+                    if f.bound == "compute"
+                    else human(got.bytes_per_s, "B/s"),
+                    percent(got.fraction),
+                ]
+            )
         t.add(*cells)
     fwd = result.forward()
-    t.total = ["forward", "", num(fwd.flops), num(fwd.bytes), intensity(fwd),
-               seconds(fwd.compute_s), seconds(fwd.memory_s), seconds(fwd.floor_s), "",
-               seconds(result.backward().floor_s), ""] + (["", "", ""] if timed else [])
+    t.total = [
+        "forward",
+        "",
+        num(fwd.flops),
+        num(fwd.bytes),
+        intensity(fwd),
+        seconds(fwd.compute_s),
+        seconds(fwd.memory_s),
+        seconds(fwd.floor_s),
+        "",
+        seconds(result.backward().floor_s),
+        "",
+    ] + (["", "", ""] if timed else [])
     t.footer += footer(result)
     return t
 
@@ -89,8 +122,10 @@ def footer(result: Roofline) -> list[str]:
     ]
     if result.device.derivation:
         lines.append(f"Peak figures: {result.device.derivation}.")
-    lines.append("Backward bytes: grad_output and the saved input read, grad_input written, "
-                 "weights read and their gradients written, each once.")
+    lines.append(
+        "Backward bytes: grad_output and the saved input read, grad_input written, "
+        "weights read and their gradients written, each once."
+    )
     if result.timing is not None:
         lines += timing_lines(result)
     return lines
@@ -105,14 +140,18 @@ def _share(result: Roofline, which: str) -> str:
 def timing_lines(result: Roofline) -> list[str]:
     timing = result.timing
     assert timing is not None
-    lines = [f"Measured on {timing.device}: median of {timing.repeats} after {timing.warmup} "
-             f"warm-up; floors are for {result.device.title}. 'achieved' is FLOP/s for a "
-             "compute-bound layer, bytes (of the model above) per second for a memory-bound one; "
-             "'of floor' = floor / measured."]
+    lines = [
+        f"Measured on {timing.device}: median of {timing.repeats} after {timing.warmup} "
+        f"warm-up; floors are for {result.device.title}. 'achieved' is FLOP/s for a "
+        "compute-bound layer, bytes (of the model above) per second for a memory-bound one; "
+        "'of floor' = floor / measured."
+    ]
     if timing.step_s:
         step = result.step().floor_s
-        lines.append(f"Measured training step {seconds(timing.step_s)}: "
-                     f"{percent(step / timing.step_s)} of its floor {seconds(step)}.")
+        lines.append(
+            f"Measured training step {seconds(timing.step_s)}: "
+            f"{percent(step / timing.step_s)} of its floor {seconds(step)}."
+        )
     beaten = [r.name for r in result.rows if (m := result.measured(r)) and m.fraction > 1.0]
     if beaten:
         lines.append(
@@ -128,17 +167,42 @@ def hardware_text(fmt: str) -> str:
     from alexprof.speed.devices import DEVICES, GiB
 
     if fmt == "json":
-        return to_json({"schema": "alexprof/1", "hardware": [d.to_json() for d in DEVICES.values()]})
+        return to_json(
+            {"schema": "alexprof/1", "hardware": [d.to_json() for d in DEVICES.values()]}
+        )
     if fmt == "csv":
-        return csv_records([{**d.to_json(), "peak_flops": ";".join(
-            f"{k}={v:g}" for k, v in d.peak_flops.items())} for d in DEVICES.values()])
-    table = Table("built-in devices (dense peaks; sparsity figures excluded)",
-                  [Column.text("name"), Column.text("device"), Column.text("peak FLOP/s by dtype"),
-                   Column.num("bandwidth"), Column.num("memory")])
+        return csv_records(
+            [
+                {
+                    **d.to_json(),
+                    "peak_flops": ";".join(f"{k}={v:g}" for k, v in d.peak_flops.items()),
+                }
+                for d in DEVICES.values()
+            ]
+        )
+    table = Table(
+        "built-in devices (dense peaks; sparsity figures excluded)",
+        [
+            Column.text("name"),
+            Column.text("device"),
+            Column.text("peak FLOP/s by dtype"),
+            Column.num("bandwidth"),
+            Column.num("memory"),
+        ],
+    )
     for d in DEVICES.values():
         peaks = ", ".join(f"{k} {human(v, 'FLOP/s')}" for k, v in d.peak_flops.items())
-        table.add(d.name, d.title, peaks, human(d.bandwidth, "B/s"),
-                  f"{d.memory / GiB:g} GiB" if d.memory else "-")
-        table.footer.append(f"{d.name}: {d.source}" + (f"; {d.derivation}" if d.derivation else "")
-                            + "".join(f"; {n}" for n in d.notes) + ".")
+        table.add(
+            d.name,
+            d.title,
+            peaks,
+            human(d.bandwidth, "B/s"),
+            f"{d.memory / GiB:g} GiB" if d.memory else "-",
+        )
+        table.footer.append(
+            f"{d.name}: {d.source}"
+            + (f"; {d.derivation}" if d.derivation else "")
+            + "".join(f"; {n}" for n in d.notes)
+            + "."
+        )
     return table.to_text(fmt)

@@ -11,7 +11,8 @@ field, ``exact`` per stage).  Members are listed from best to worst.
 
 from __future__ import annotations
 
-from typing import Iterable, TypeVar
+from collections.abc import Iterable
+from typing import TypeVar
 
 from alexprof.vocab import Vocab
 
@@ -46,7 +47,7 @@ class CheckStatus(Status):
 
     - MATCH: the measured number equals the analytic one.
     - EXPLAINED: it differs by exactly what a named peer quirk predicts.
-    - UNMODELLED: the row is not modelled by alexprof (its numbers are torch's); reported, not failed.
+    - UNMODELLED: a row alexprof does not model (its numbers are torch's): reported, not failed.
     - MISMATCH: an unexplained difference.
     """
 
@@ -60,7 +61,7 @@ class StageStatus(Status):
     """One stage of a training step, measured against the prediction.
 
     - EXACT: every measured number equals its prediction.
-    - EXPLAINED: the only differences are named and counted (kernel temporaries, whole cached blocks).
+    - EXPLAINED: every difference is named and counted (kernel temporaries, whole cached blocks).
     - MISMATCH: an unexplained difference.
     """
 

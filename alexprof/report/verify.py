@@ -9,16 +9,16 @@ descriptors, and produces :class:`Check` rows.  A check
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-from alexprof.torchside import quirks
 from alexprof.counting.analysis import count
 from alexprof.counting.formulas import cost_of
-from alexprof.nets import Placed, Shape, Unsupported, row_name
 from alexprof.counting.rows import Measured, Report
+from alexprof.nets import Placed, Shape, Unsupported, row_name
 from alexprof.nets.net import Net
 from alexprof.report.status import CheckStatus
+from alexprof.torchside import quirks
 
 TOTAL = "(total)"
 
@@ -33,13 +33,27 @@ class Source:
     description: str  # what it is, in the verification footer and JSON
 
 
-SOURCES: dict[str, Source] = {s.name: s for s in (
-    Source("torch", ("weights", "bias", "params"), "macs", "numel() of each module's weight and bias"),
-    Source("flopcounter", ("flops", "flops_backward"), "flopcounter",
-           "torch.utils.flop_counter.FlopCounterMode, one training step"),
-    Source("ptflops", ("macs",), "ptflops", "ptflops.get_model_complexity_info, pytorch backend"),
-    Source("aten", ("macs",), "aten", "ptflops.get_model_complexity_info, aten backend"),
-)}
+SOURCES: dict[str, Source] = {
+    s.name: s
+    for s in (
+        Source(
+            "torch",
+            ("weights", "bias", "params"),
+            "macs",
+            "numel() of each module's weight and bias",
+        ),
+        Source(
+            "flopcounter",
+            ("flops", "flops_backward"),
+            "flopcounter",
+            "torch.utils.flop_counter.FlopCounterMode, one training step",
+        ),
+        Source(
+            "ptflops", ("macs",), "ptflops", "ptflops.get_model_complexity_info, pytorch backend"
+        ),
+        Source("aten", ("macs",), "aten", "ptflops.get_model_complexity_info, aten backend"),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -66,8 +80,9 @@ class Verification:
 
     def status(self, layer: str, source: str) -> CheckStatus | None:
         """The worst status of ``layer``'s checks against ``source`` (None: not checked)."""
-        return CheckStatus.worst(c.status for c in self.checks
-                                 if c.layer == layer and c.source == source)
+        return CheckStatus.worst(
+            c.status for c in self.checks if c.layer == layer and c.source == source
+        )
 
     def reasons(self) -> dict[str, list[Check]]:
         """Each distinct reason with the checks it covers (mismatches under their own)."""
@@ -89,8 +104,16 @@ UNMODELLED = (
 )
 
 
-def _judge(layer: str, source: str, field: str, analytic: int, measured: int,
-           quirk: int = 0, reason: str = "", unmodelled: bool = False) -> Check:
+def _judge(
+    layer: str,
+    source: str,
+    field: str,
+    analytic: int,
+    measured: int,
+    quirk: int = 0,
+    reason: str = "",
+    unmodelled: bool = False,
+) -> Check:
     """``quirk``: the exact extra a named peer behaviour predicts; ``unmodelled``: the
     number involves rows alexprof does not model, so a difference is reported, not failed."""
     if measured == analytic:
@@ -99,8 +122,15 @@ def _judge(layer: str, source: str, field: str, analytic: int, measured: int,
         return Check(layer, source, field, analytic, measured, CheckStatus.EXPLAINED, reason)
     if unmodelled:
         return Check(layer, source, field, analytic, measured, CheckStatus.UNMODELLED, UNMODELLED)
-    return Check(layer, source, field, analytic, measured, CheckStatus.MISMATCH,
-                 f"unexplained difference from {SOURCES[source].description}")
+    return Check(
+        layer,
+        source,
+        field,
+        analytic,
+        measured,
+        CheckStatus.MISMATCH,
+        f"unexplained difference from {SOURCES[source].description}",
+    )
 
 
 def _unsupported(p: Placed) -> bool:
@@ -121,8 +151,9 @@ def verify(net: Net, input_shape: Shape, batch: int, measured: dict[str, Measure
 Checker = Callable[[Report, dict[str, Placed], Measured, int, tuple[str, ...]], list[Check]]
 
 
-def _per_layer(report: Report, placed: dict[str, Placed], result: Measured, batch: int,
-               fields: tuple[str, ...]) -> list[Check]:
+def _per_layer(
+    report: Report, placed: dict[str, Placed], result: Measured, batch: int, fields: tuple[str, ...]
+) -> list[Check]:
     """One check per torch module and field; the calls of a module called more than
     once (``relu``, ``relu#2``) are summed, as the peers count per module."""
     groups: dict[str, list[str]] = {}
@@ -136,70 +167,121 @@ def _per_layer(report: Report, placed: dict[str, Placed], result: Measured, batc
         got = result.per_layer.get(path)
         if got is None:  # absent from the peer's output: never read as a measured 0
             peer_gap = odd and result.source in ("ptflops", "aten")
-            status, why = (CheckStatus.UNMODELLED, NO_LINE) if peer_gap else (
-                CheckStatus.MISMATCH,
-                f"no row for this layer in the output of {SOURCES[result.source].description}")
-            checks += [Check(module, result.source, field,
-                             sum(getattr(rows[n], field) or 0 for n in names), 0, status, why)
-                       for field in fields]
+            status, why = (
+                (CheckStatus.UNMODELLED, NO_LINE)
+                if peer_gap
+                else (
+                    CheckStatus.MISMATCH,
+                    f"no row for this layer in the output of {SOURCES[result.source].description}",
+                )
+            )
+            checks += [
+                Check(
+                    module,
+                    result.source,
+                    field,
+                    sum(getattr(rows[n], field) or 0 for n in names),
+                    0,
+                    status,
+                    why,
+                )
+                for field in fields
+            ]
             continue
         for field in fields:
             analytic = sum(getattr(rows[n], field) or 0 for n in names)
             quirk, reason = 0, ""
             if result.source == "flopcounter" and field == "flops_backward":
-                quirk = batch * sum(quirks.flopcounter_grouped_wgrad(
-                    placed[n], cost_of(placed[n].layer, placed[n].in_shape, placed[n].out_shape))
-                    for n in names)
+                quirk = batch * sum(
+                    quirks.flopcounter_grouped_wgrad(
+                        placed[n], cost_of(placed[n].layer, placed[n].in_shape, placed[n].out_shape)
+                    )
+                    for n in names
+                )
                 reason = quirks.FLOPCOUNTER_GROUPS
-            checks.append(_judge(module, result.source, field, analytic, got.get(field, 0),
-                                 quirk, reason, odd and result.source in ("ptflops", "aten")))
+            checks.append(
+                _judge(
+                    module,
+                    result.source,
+                    field,
+                    analytic,
+                    got.get(field, 0),
+                    quirk,
+                    reason,
+                    odd and result.source in ("ptflops", "aten"),
+                )
+            )
     return checks
 
 
-def _torch(report: Report, placed: dict[str, Placed], result: Measured, batch: int,
-           fields: tuple[str, ...]) -> list[Check]:
+def _torch(
+    report: Report, placed: dict[str, Placed], result: Measured, batch: int, fields: tuple[str, ...]
+) -> list[Check]:
     checks = _per_layer(report, placed, result, batch, fields)
     checks.append(_judge(TOTAL, "torch", "params", report.total("params"), result.total or 0))
     return checks
 
 
-def _flopcounter(report: Report, placed: dict[str, Placed], result: Measured, batch: int,
-                 fields: tuple[str, ...]) -> list[Check]:
+def _flopcounter(
+    report: Report, placed: dict[str, Placed], result: Measured, batch: int, fields: tuple[str, ...]
+) -> list[Check]:
     checks = _per_layer(report, placed, result, batch, fields)
     quirk = sum(c.measured - c.analytic for c in checks if c.status is CheckStatus.EXPLAINED)
     analytic = report.total("flops") + report.total("flops_backward")
-    checks.append(_judge(TOTAL, "flopcounter", "flops+flops_backward", analytic,
-                         result.total or 0, quirk, quirks.FLOPCOUNTER_GROUPS))
+    checks.append(
+        _judge(
+            TOTAL,
+            "flopcounter",
+            "flops+flops_backward",
+            analytic,
+            result.total or 0,
+            quirk,
+            quirks.FLOPCOUNTER_GROUPS,
+        )
+    )
     return checks
 
 
-def _ptflops(report: Report, placed: dict[str, Placed], result: Measured, batch: int,
-             fields: tuple[str, ...]) -> list[Check]:
+def _ptflops(
+    report: Report, placed: dict[str, Placed], result: Measured, batch: int, fields: tuple[str, ...]
+) -> list[Check]:
     checks = _per_layer(report, placed, result, batch, fields)
     extra = batch * sum(quirks.ptflops_functional_extra(p) for p in placed.values())
-    checks.append(_total(report, result, checks, extra, quirks.PTFLOPS_DOUBLE,
-                         any(map(_unsupported, placed.values()))))
+    checks.append(
+        _total(
+            report,
+            result,
+            checks,
+            extra,
+            quirks.PTFLOPS_DOUBLE,
+            any(map(_unsupported, placed.values())),
+        )
+    )
     return checks
 
 
-def _total(report: Report, result: Measured, checks: list[Check], quirk: int, reason: str,
-           unmodelled: bool) -> Check:
+def _total(
+    report: Report, result: Measured, checks: list[Check], quirk: int, reason: str, unmodelled: bool
+) -> Check:
     """The returned total against the analytic one plus the predicted quirk; where
     rows are unmodelled, also plus the per-row differences already reported."""
     analytic, measured = report.total("macs"), result.total or 0
     check = _judge(TOTAL, result.source, "macs", analytic, measured, quirk, reason)
     if not check.status.failed or not unmodelled:
         return check
-    known = quirk + sum(c.measured - c.analytic for c in checks
-                        if c.status is CheckStatus.UNMODELLED)
+    known = quirk + sum(
+        c.measured - c.analytic for c in checks if c.status is CheckStatus.UNMODELLED
+    )
     rest = measured - analytic - known
     note = f"{UNMODELLED}; of the difference, {known:+,} is predicted or shown per layer" + (
-        f" and {rest:+,} comes from functional calls inside unmodelled code" if rest else "")
+        f" and {rest:+,} comes from functional calls inside unmodelled code" if rest else ""
+    )
     return Check(TOTAL, result.source, "macs", analytic, measured, CheckStatus.UNMODELLED, note)
 
 
-def _aten(report: Report, placed: dict[str, Placed], result: Measured, batch: int,
-          fields: tuple[str, ...]) -> list[Check]:
+def _aten(
+    report: Report, placed: dict[str, Placed], result: Measured, batch: int, fields: tuple[str, ...]
+) -> list[Check]:
     """The aten backend reports per top-level child: analytic rows are summed the same
     way (a root module's own functional calls have no child, so only the total has them)."""
     tops: dict[str, tuple[int, bool]] = {}
@@ -209,8 +291,9 @@ def _aten(report: Report, placed: dict[str, Placed], result: Measured, batch: in
             macs, odd = tops.get(top, (0, False))
             tops[top] = (macs + (row.macs or 0), odd or _unsupported(placed[row.name]))
     checks = [
-        _judge(top, "aten", "macs", macs, result.per_layer.get(top, {}).get("macs", 0),
-               unmodelled=odd)
+        _judge(
+            top, "aten", "macs", macs, result.per_layer.get(top, {}).get("macs", 0), unmodelled=odd
+        )
         for top, (macs, odd) in tops.items()
     ]
     checks.append(_total(report, result, checks, 0, "", any(map(_unsupported, placed.values()))))
@@ -218,11 +301,16 @@ def _aten(report: Report, placed: dict[str, Placed], result: Measured, batch: in
 
 
 _CHECKERS: dict[str, Checker] = {
-    "torch": _torch, "flopcounter": _flopcounter, "ptflops": _ptflops, "aten": _aten,
+    "torch": _torch,
+    "flopcounter": _flopcounter,
+    "ptflops": _ptflops,
+    "aten": _aten,
 }
 
 
-def measure_all(net: Net, input_shape: Shape, batch: int, sources: tuple[str, ...]) -> dict[str, Measured]:
+def measure_all(
+    net: Net, input_shape: Shape, batch: int, sources: tuple[str, ...]
+) -> dict[str, Measured]:
     """Run the measured side for ``sources`` (imports torch and ptflops)."""
     from alexprof.torchside import measure
 

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from alexprof.nets import row_name
-from alexprof.report.verify import SOURCES, TOTAL, Verification
 from alexprof.counting.conventions import CONVENTIONS
+from alexprof.counting.rows import Report
+from alexprof.nets import row_name
 from alexprof.nets.shapes import fmt_shape
 from alexprof.report.render import Column, Table, csv_records, human, num, share, to_json
 from alexprof.report.status import CheckStatus, mark
-from alexprof.counting.rows import Report
+from alexprof.report.verify import SOURCES, TOTAL, Verification
 
 PARAM_SOURCES = ("torch",)
 FLOP_SOURCES = ("torch", "flopcounter", "ptflops", "aten")
 
 
-def counts_text(report: Report, kind: str, fmt: str, verification: Verification | None = None,
-                color: bool = False) -> str:
+def counts_text(
+    report: Report,
+    kind: str,
+    fmt: str,
+    verification: Verification | None = None,
+    color: bool = False,
+) -> str:
     """``alexprof params`` or ``flops`` output (``kind`` is 'params' or 'flops') in ``fmt``."""
     if fmt == "json":
         doc: dict[str, Any] = report.to_json()
@@ -36,15 +41,36 @@ def params_table(report: Report) -> Table:
     total = report.total("params")
     table = Table(
         f"{report.model}: parameters per layer (input {fmt_shape(report.input_shape)})",
-        [Column.text("layer"), Column.text("type"), Column.token("output"), Column.num("weights"),
-         Column.num("bias"), Column.num("params"), Column.num("share")],
+        [
+            Column.text("layer"),
+            Column.text("type"),
+            Column.token("output"),
+            Column.num("weights"),
+            Column.num("bias"),
+            Column.num("params"),
+            Column.num("share"),
+        ],
         caption="weights and bias counted separately; params = weights + bias",
     )
     for row in report.rows:
-        table.add(row.name, row.type, fmt_shape(row.output_shape), num(row.weights),
-                  num(row.bias), num(row.params), share(row.params, total))
-    table.total = ["total", "", "", num(report.total("weights")), num(report.total("bias")),
-                   num(total), "100.0%"]
+        table.add(
+            row.name,
+            row.type,
+            fmt_shape(row.output_shape),
+            num(row.weights),
+            num(row.bias),
+            num(row.params),
+            share(row.params, total),
+        )
+    table.total = [
+        "total",
+        "",
+        "",
+        num(report.total("weights")),
+        num(report.total("bias")),
+        num(total),
+        "100.0%",
+    ]
     top = report.heaviest("params")
     if top is not None:
         table.footer.append(
@@ -74,16 +100,37 @@ def flops_table(report: Report) -> Table:
     table = Table(
         f"{report.model}: arithmetic per layer (input {fmt_shape(report.input_shape)}, "
         f"batch {report.batch})",
-        [Column.text("layer"), Column.text("type"), Column.token("output"), Column.num("MACs"),
-         Column.num("FLOPs"), Column.num("backward FLOPs"), Column.num("share")],
+        [
+            Column.text("layer"),
+            Column.text("type"),
+            Column.token("output"),
+            Column.num("MACs"),
+            Column.num("FLOPs"),
+            Column.num("backward FLOPs"),
+            Column.num("share"),
+        ],
         caption=f"convention '{conv.name}': {conv.description}. FLOPs = 2 x MACs; backward = "
-                "one training step's gradients.",
+        "one training step's gradients.",
     )
     for row in report.rows:
-        table.add(row.name, row.type, fmt_shape(row.output_shape), num(row.macs), num(row.flops),
-                  num(row.flops_backward), share(row.flops, total))
-    table.total = ["total", "", "", num(report.total("macs")), num(total),
-                   num(report.total("flops_backward")), "100.0%"]
+        table.add(
+            row.name,
+            row.type,
+            fmt_shape(row.output_shape),
+            num(row.macs),
+            num(row.flops),
+            num(row.flops_backward),
+            share(row.flops, total),
+        )
+    table.total = [
+        "total",
+        "",
+        "",
+        num(report.total("macs")),
+        num(total),
+        num(report.total("flops_backward")),
+        "100.0%",
+    ]
     top = report.heaviest("flops")
     if top is not None:
         table.footer.append(
@@ -92,7 +139,8 @@ def flops_table(report: Report) -> Table:
         )
     step = total + report.total("flops_backward")
     table.footer.append(
-        f"Forward {human(total, 'FLOP')}, backward {human(report.total('flops_backward'), 'FLOP')}, "
+        f"Forward {human(total, 'FLOP')}, "
+        f"backward {human(report.total('flops_backward'), 'FLOP')}, "
         f"training step {human(step, 'FLOP')} for batch {report.batch}."
     )
     table.footer += unsupported_note(report)
@@ -104,8 +152,10 @@ def unsupported_note(report: Report) -> list[str]:
     odd = [row.name for row in report.rows if row.type.startswith("unsupported:")]
     if not odd:
         return []
-    return [f"Not modelled by alexprof ({', '.join(odd)}): these rows carry torch's numbers "
-            "(numel; FlopCounterMode's FLOPs, MACs = FLOPs / 2) under every convention."]
+    return [
+        f"Not modelled by alexprof ({', '.join(odd)}): these rows carry torch's numbers "
+        "(numel; FlopCounterMode's FLOPs, MACs = FLOPs / 2) under every convention."
+    ]
 
 
 def add_verification(table: Table, report: Report, verification: Verification) -> None:
@@ -118,7 +168,8 @@ def add_verification(table: Table, report: Report, verification: Verification) -
     if table.total:
         table.total += [mark(verification.status(TOTAL, s)) for s in sources]
     table.footer.append(
-        "Verified against: " + "; ".join(f"{s} = {SOURCES[s].description}" for s in sources)
+        "Verified against: "
+        + "; ".join(f"{s} = {SOURCES[s].description}" for s in sources)
         + f". {CheckStatus.MATCH.mark} equal, {CheckStatus.EXPLAINED.mark} differs by a known peer "
         f"quirk (predicted exactly), {CheckStatus.UNMODELLED.mark} a row alexprof does not model "
         f"(its numbers are torch's), {CheckStatus.MISMATCH.mark} unexplained."
@@ -141,8 +192,15 @@ def verification_json(v: Verification) -> dict[str, Any]:
         "passed": not v.failed,
         "sources": {s: SOURCES[s].description for s in sorted({c.source for c in v.checks})},
         "checks": [
-            {"layer": c.layer, "source": c.source, "field": c.field, "analytic": c.analytic,
-             "measured": c.measured, "status": c.status, **({"reason": c.reason} if c.reason else {})}
+            {
+                "layer": c.layer,
+                "source": c.source,
+                "field": c.field,
+                "analytic": c.analytic,
+                "measured": c.measured,
+                "status": c.status,
+                **({"reason": c.reason} if c.reason else {}),
+            }
             for c in v.checks
         ],
     }
@@ -153,9 +211,22 @@ def models_text(entries: list[dict[str, Any]], fmt: str) -> str:
         return to_json({"schema": "alexprof/1", "models": entries})
     if fmt == "csv":
         return csv_records(entries)
-    table = Table("networks known by name", [Column.text("model"), Column.token("input"),
-                  Column.num("params"), Column.num("MACs"), Column.text("description")])
+    table = Table(
+        "networks known by name",
+        [
+            Column.text("model"),
+            Column.token("input"),
+            Column.num("params"),
+            Column.num("MACs"),
+            Column.text("description"),
+        ],
+    )
     for e in entries:
-        table.add(e["name"], fmt_shape(e["input_shape"]), num(e["params"]), num(e["macs"]),
-                  e["description"])
+        table.add(
+            e["name"],
+            fmt_shape(e["input_shape"]),
+            num(e["params"]),
+            num(e["macs"]),
+            e["description"],
+        )
     return table.to_text(fmt)

@@ -38,10 +38,10 @@ from typing import Any
 
 from alexprof.counting.analysis import count
 from alexprof.counting.formulas import cost_of
-from alexprof.speed.devices import DTYPE_BYTES, Device
-from alexprof.nets import Flatten, Placed, Shape
 from alexprof.counting.rows import SCHEMA
+from alexprof.nets import Flatten, Placed, Shape
 from alexprof.nets.net import Net
+from alexprof.speed.devices import DTYPE_BYTES, Device
 
 CONVENTION = "macs"
 
@@ -65,14 +65,24 @@ class Bound:
         return self.flops / self.bytes if self.bytes else None
 
     def __add__(self, other: Bound) -> Bound:
-        return Bound(self.flops + other.flops, self.bytes + other.bytes,
-                     self.compute_s + other.compute_s, self.memory_s + other.memory_s,
-                     self.floor_s + other.floor_s)
+        return Bound(
+            self.flops + other.flops,
+            self.bytes + other.bytes,
+            self.compute_s + other.compute_s,
+            self.memory_s + other.memory_s,
+            self.floor_s + other.floor_s,
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"flops": self.flops, "bytes": self.bytes, "intensity": self.intensity,
-                "compute_floor_s": self.compute_s, "memory_floor_s": self.memory_s,
-                "time_floor_s": self.floor_s, "bound": self.bound}
+        return {
+            "flops": self.flops,
+            "bytes": self.bytes,
+            "intensity": self.intensity,
+            "compute_floor_s": self.compute_s,
+            "memory_floor_s": self.memory_s,
+            "time_floor_s": self.floor_s,
+            "bound": self.bound,
+        }
 
 
 ZERO = Bound(0, 0, 0.0, 0.0, 0.0)
@@ -144,8 +154,16 @@ class Roofline:
         return self.forward() + self.backward() + self.update
 
     def with_timing(self, timing: Timing) -> Roofline:
-        return Roofline(self.model, self.input_shape, self.batch, self.dtype, self.device,
-                        self.rows, self.update, timing)
+        return Roofline(
+            self.model,
+            self.input_shape,
+            self.batch,
+            self.dtype,
+            self.device,
+            self.rows,
+            self.update,
+            timing,
+        )
 
     def measured(self, row: RoofRow) -> Achieved | None:
         """What a timed layer's forward achieved, or None when it was not timed."""
@@ -158,27 +176,47 @@ class Roofline:
     def to_json(self) -> dict[str, Any]:
         layers = []
         for row in self.rows:
-            entry: dict[str, Any] = {"name": row.name, "type": row.type,
-                                     "output_shape": list(row.output_shape), **row.forward.to_json()}
+            entry: dict[str, Any] = {
+                "name": row.name,
+                "type": row.type,
+                "output_shape": list(row.output_shape),
+                **row.forward.to_json(),
+            }
             entry.update(backward_json(row.backward))
             got = self.measured(row)
             if got is not None:
-                entry.update(measured_s=got.seconds, achieved_flops_per_s=got.flops_per_s,
-                             achieved_bytes_per_s=got.bytes_per_s,
-                             fraction_of_floor=got.fraction)
+                entry.update(
+                    measured_s=got.seconds,
+                    achieved_flops_per_s=got.flops_per_s,
+                    achieved_bytes_per_s=got.bytes_per_s,
+                    fraction_of_floor=got.fraction,
+                )
             layers.append(entry)
         doc: dict[str, Any] = {
-            "schema": SCHEMA, "model": self.model, "input_shape": list(self.input_shape),
-            "batch": self.batch, "dtype": self.dtype, "convention": CONVENTION,
-            "hardware": self.device.to_json(), "peak_flops": self.peak,
-            "ridge_intensity": self.ridge, "layers": layers,
-            "totals": {"forward": self.forward().to_json(), "backward": self.backward().to_json(),
-                       "update": self.update.to_json(), "step": self.step().to_json()},
+            "schema": SCHEMA,
+            "model": self.model,
+            "input_shape": list(self.input_shape),
+            "batch": self.batch,
+            "dtype": self.dtype,
+            "convention": CONVENTION,
+            "hardware": self.device.to_json(),
+            "peak_flops": self.peak,
+            "ridge_intensity": self.ridge,
+            "layers": layers,
+            "totals": {
+                "forward": self.forward().to_json(),
+                "backward": self.backward().to_json(),
+                "update": self.update.to_json(),
+                "step": self.step().to_json(),
+            },
         }
         if self.timing is not None:
             t = self.timing
             doc["measured"] = {
-                "device": t.device, "warmup": t.warmup, "repeats": t.repeats, "step_s": t.step_s,
+                "device": t.device,
+                "warmup": t.warmup,
+                "repeats": t.repeats,
+                "step_s": t.step_s,
                 "step_fraction_of_floor": self.step().floor_s / t.step_s if t.step_s else None,
                 "notes": list(t.notes),
             }
@@ -187,10 +225,15 @@ class Roofline:
 
 def backward_json(b: Bound) -> dict[str, Any]:
     """A backward Bound's fields as ``*_backward`` keys (``time_floor_backward_s``, ...)."""
-    return {"flops_backward": b.flops, "bytes_backward": b.bytes,
-            "intensity_backward": b.intensity, "compute_floor_backward_s": b.compute_s,
-            "memory_floor_backward_s": b.memory_s, "time_floor_backward_s": b.floor_s,
-            "bound_backward": b.bound}
+    return {
+        "flops_backward": b.flops,
+        "bytes_backward": b.bytes,
+        "intensity_backward": b.intensity,
+        "compute_floor_backward_s": b.compute_s,
+        "memory_floor_backward_s": b.memory_s,
+        "time_floor_backward_s": b.floor_s,
+        "bound_backward": b.bound,
+    }
 
 
 def forward_bytes(p: Placed, params: int, batch: int, size: int) -> int:
@@ -212,8 +255,13 @@ def backward_bytes(p: Placed, params: int, batch: int, size: int) -> int:
     return size * elements
 
 
-def roofline(net: Net, device: Device, batch: int = 1, dtype: str = "float32",
-             input_shape: Shape | None = None) -> Roofline:
+def roofline(
+    net: Net,
+    device: Device,
+    batch: int = 1,
+    dtype: str = "float32",
+    input_shape: Shape | None = None,
+) -> Roofline:
     """Floors of every layer of ``net`` for a batch of ``batch`` on ``device``."""
     peak, bandwidth, size = device.peak(dtype), device.bandwidth, DTYPE_BYTES[dtype]
     shape = net.input_shape if input_shape is None else input_shape
@@ -222,11 +270,17 @@ def roofline(net: Net, device: Device, batch: int = 1, dtype: str = "float32",
     for p, r in zip(net.leaves(shape), report.rows):
         cost = cost_of(p.layer, p.in_shape, p.out_shape)
         params = cost.weights + cost.bias  # read on every call, even a module's second one
-        rows.append(RoofRow(
-            r.name, r.type, r.output_shape,
-            bound(r.flops or 0, forward_bytes(p, params, batch, size), peak, bandwidth),
-            bound(r.flops_backward or 0, backward_bytes(p, params, batch, size), peak, bandwidth),
-        ))
+        rows.append(
+            RoofRow(
+                r.name,
+                r.type,
+                r.output_shape,
+                bound(r.flops or 0, forward_bytes(p, params, batch, size), peak, bandwidth),
+                bound(
+                    r.flops_backward or 0, backward_bytes(p, params, batch, size), peak, bandwidth
+                ),
+            )
+        )
     total = report.total("params")  # each parameter once (a repeated call's row has none)
     update = bound(2 * total, 3 * total * size, peak, bandwidth)
     return Roofline(net.name, shape, batch, dtype, device, tuple(rows), update)

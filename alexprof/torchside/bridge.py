@@ -11,8 +11,9 @@ type it comes from in a user's network and how its fields are read back
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -99,8 +100,11 @@ class SideModule(nn.Module):
 
 def side_outputs(module: nn.Module) -> list[tuple[float, torch.Tensor]]:
     """(loss weight, output) of every side branch that ran in the last forward."""
-    return [(m.loss_weight, m.output) for m in module.modules()
-            if isinstance(m, SideModule) and m.output is not None]
+    return [
+        (m.loss_weight, m.output)
+        for m in module.modules()
+        if isinstance(m, SideModule) and m.output is not None
+    ]
 
 
 @builder(L.Sequential)
@@ -123,8 +127,16 @@ def _side(d: L.Side) -> nn.Module:
 
 @builder(L.Conv2d)
 def _conv(d: L.Conv2d) -> nn.Module:
-    return nn.Conv2d(d.in_channels, d.out_channels, d.kernel_size, d.stride, d.padding,
-                     d.dilation, d.groups, d.bias)
+    return nn.Conv2d(
+        d.in_channels,
+        d.out_channels,
+        d.kernel_size,
+        d.stride,
+        d.padding,
+        d.dilation,
+        d.groups,
+        d.bias,
+    )
 
 
 @extracts(L.Conv2d, nn.Conv2d)
@@ -137,8 +149,17 @@ def _conv_of(m: nn.Conv2d, name: str) -> L.Layer | None:
         if any(s % 2 for s in spans):
             return None  # asymmetric padding: not a descriptor
         padding = tuple(s // 2 for s in spans)
-    return L.Conv2d(name, m.in_channels, m.out_channels, _two(m.kernel_size), _two(m.stride),
-                    _two(padding), _two(m.dilation), m.groups, m.bias is not None)
+    return L.Conv2d(
+        name,
+        m.in_channels,
+        m.out_channels,
+        _two(m.kernel_size),
+        _two(m.stride),
+        _two(padding),
+        _two(m.dilation),
+        m.groups,
+        m.bias is not None,
+    )
 
 
 @builder(L.Linear)
@@ -170,8 +191,9 @@ def _maxpool(d: L.MaxPool2d) -> nn.Module:
 def _maxpool_of(m: nn.MaxPool2d, name: str) -> L.Layer | None:
     if m.return_indices:
         return None
-    return L.MaxPool2d(name, _two(m.kernel_size), _two(m.stride), _two(m.padding), m.ceil_mode,
-                       _two(m.dilation))
+    return L.MaxPool2d(
+        name, _two(m.kernel_size), _two(m.stride), _two(m.padding), m.ceil_mode, _two(m.dilation)
+    )
 
 
 @builder(L.AvgPool2d)
@@ -181,8 +203,9 @@ def _avgpool(d: L.AvgPool2d) -> nn.Module:
 
 @extracts(L.AvgPool2d, nn.AvgPool2d)
 def _avgpool_of(m: nn.AvgPool2d, name: str) -> L.Layer | None:
-    return L.AvgPool2d(name, _two(m.kernel_size), _two(m.stride), _two(m.padding), m.ceil_mode,
-                       m.count_include_pad)
+    return L.AvgPool2d(
+        name, _two(m.kernel_size), _two(m.stride), _two(m.padding), m.ceil_mode, m.count_include_pad
+    )
 
 
 @builder(L.AdaptiveAvgPool2d)

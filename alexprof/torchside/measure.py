@@ -18,11 +18,11 @@ from __future__ import annotations
 import io
 import re
 
+from alexprof.counting.rows import Measured
 from alexprof.errors import UsageError
 from alexprof.nets import Sequential, Shape, split_weights_bias
-from alexprof.counting.rows import Measured
-from alexprof.torchside.bridge import leaf_modules, module_of
 from alexprof.nets.net import Net
+from alexprof.torchside.bridge import leaf_modules, module_of
 
 
 def measure_params(net: Net | Sequential) -> Measured:
@@ -50,8 +50,9 @@ def measure_flopcounter(net: Net, input_shape: Shape, batch: int) -> Measured:
     from alexprof.torchside.replay import replay_counts, step_total
 
     total = step_total(module_of(net, "meta"), input_shape, batch)
-    counts = replay_counts(module_of(net, "meta"), input_shape, batch,
-                           own=getattr(net, "factory", None) is not None)
+    counts = replay_counts(
+        module_of(net, "meta"), input_shape, batch, own=getattr(net, "factory", None) is not None
+    )
     per_layer = {name: {"flops": f, "flops_backward": b} for name, (f, b) in counts.items()}
     return Measured("flopcounter", per_layer, total)
 
@@ -74,8 +75,15 @@ def measure_ptflops(net: Net, input_shape: Shape, batch: int) -> Measured:
     leaves = leaf_modules(module)
     text = io.StringIO()
     total, _ = ptflops.get_model_complexity_info(
-        module, tuple(input_shape), as_strings=False, print_per_layer_stat=True, ost=text,
-        flops_units="Mac", param_units="", output_precision=20, backend="pytorch",
+        module,
+        tuple(input_shape),
+        as_strings=False,
+        print_per_layer_stat=True,
+        ost=text,
+        flops_units="Mac",
+        param_units="",
+        output_precision=20,
+        backend="pytorch",
     )
     if total is None:
         raise UsageError("ptflops failed on this network (its message is above)")
@@ -102,8 +110,14 @@ def measure_ptflops_aten(net: Net, input_shape: Shape, batch: int) -> Measured:
     module = module_of(net, "cpu")
     text = io.StringIO()
     total, _ = ptflops.get_model_complexity_info(
-        module, tuple(input_shape), as_strings=False, print_per_layer_stat=True, ost=text,
-        flops_units="Mac", param_units="", backend="aten",
+        module,
+        tuple(input_shape),
+        as_strings=False,
+        print_per_layer_stat=True,
+        ost=text,
+        flops_units="Mac",
+        param_units="",
+        backend="aten",
     )
     if total is None:
         raise UsageError("ptflops (aten backend) failed on this network (its message is above)")
@@ -116,5 +130,9 @@ def measure_ptflops_aten(net: Net, input_shape: Shape, batch: int) -> Measured:
         elif current and line.startswith("aten.") and line.endswith(" Mac"):
             per_top[current]["macs"] += int(line.rsplit(":", 1)[1].split()[0]) * batch
     per_top.pop("Global", None)
-    return Measured("aten", per_top, int(total) * batch,
-                    ("per top-level module: the aten backend only tracks direct children",))
+    return Measured(
+        "aten",
+        per_top,
+        int(total) * batch,
+        ("per top-level module: the aten backend only tracks direct children",),
+    )

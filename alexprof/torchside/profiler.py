@@ -30,16 +30,17 @@ import contextlib
 import heapq
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Any
 
 # the profiler's C++ side logs a warning when the step frees a block allocated before it
 # started; it is expected here.  Only effective if torch is not imported yet.
 os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")
 
-import torch  # noqa: E402
-from torch._C._profiler import _EventType  # noqa: E402
-from torch.profiler import ProfilerActivity, profile, record_function  # noqa: E402
+import torch
+from torch._C._profiler import _EventType
+from torch.profiler import ProfilerActivity, profile, record_function
 
 MARK = "alexprof::stage::"
 
@@ -54,7 +55,8 @@ class StageBytes:
 
 
 class Recorder:
-    """``with recorder.session(): ... with recorder.stage("forward"): ...`` then ``recorder.stages()``."""
+    """``with recorder.session(): ... with recorder.stage("forward"): ...``, then
+    ``recorder.stages()``."""
 
     def __init__(self, device: str) -> None:
         self.device = device
@@ -108,7 +110,7 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def _flatten(event, path: tuple[str, ...], in_op: bool, out: list[tuple]) -> None:  # type: ignore[no-untyped-def]
+def _flatten(event: Any, path: tuple[str, ...], in_op: bool, out: list[tuple]) -> None:
     """Events of one thread in order: (time, kind, ...)."""
     if event.tag == _EventType.Allocation:
         f = event.extra_fields
@@ -118,9 +120,9 @@ def _flatten(event, path: tuple[str, ...], in_op: bool, out: list[tuple]) -> Non
     top = not in_op and name.startswith("aten::")
     mark = name.startswith(MARK)
     if mark:
-        out.append((event.start_time_ns, "mark", name[len(MARK):]))
+        out.append((event.start_time_ns, "mark", name[len(MARK) :]))
     for child in event.children:
-        _flatten(child, path + (name,), in_op or top, out)
+        _flatten(child, (*path, name), in_op or top, out)
     if top:
         out.append((event.end_time_ns, "op_end", name))
     if mark:

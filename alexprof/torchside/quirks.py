@@ -56,8 +56,11 @@ def ptflops_functional_extra(placed: Placed) -> int:
         c, h, w = shape
         padded = (c + layer.size // 2 + (layer.size - 1) // 2) * h * w
         return 3 * c * h * w + padded
-    if (patched is Patched.BY_TORCH_TYPE and isinstance(layer, Unsupported)
-            and layer.torch_type in _PTFLOPS_UNSUPPORTED):
+    if (
+        patched is Patched.BY_TORCH_TYPE
+        and isinstance(layer, Unsupported)
+        and layer.torch_type in _PTFLOPS_UNSUPPORTED
+    ):
         return math.prod(shape if _PTFLOPS_UNSUPPORTED[layer.torch_type] == "in" else layer.out)
     return 0
 
@@ -65,5 +68,11 @@ def ptflops_functional_extra(placed: Placed) -> int:
 # torch module -> the tensor whose elements ptflops' patched functional adds to its total
 # (F.gelu, F.elu, F.prelu, F.silu, F.adaptive_max_pool2d: input; F.interpolate: output).
 # LeakyReLU, ReLU6 (F.hardtanh), Hardswish, Sigmoid and Tanh call nothing it patches.
-_PTFLOPS_UNSUPPORTED = {"GELU": "in", "ELU": "in", "PReLU": "in", "SiLU": "in",
-                        "AdaptiveMaxPool2d": "in", "Upsample": "out"}
+_PTFLOPS_UNSUPPORTED = {
+    "GELU": "in",
+    "ELU": "in",
+    "PReLU": "in",
+    "SiLU": "in",
+    "AdaptiveMaxPool2d": "in",
+    "Upsample": "out",
+}

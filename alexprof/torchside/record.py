@@ -58,7 +58,7 @@ class _OpLog(TorchDispatchMode):
         super().__init__()
         self.stack, self.owns = stack, owns
 
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
         if self.stack and not self.stack[-1][1] and not func.is_view:
             own = self.owns.setdefault(self.stack[-1][0], Own())
@@ -76,7 +76,9 @@ class _OpLog(TorchDispatchMode):
 Event = tuple[str, Any]  # ("leaf", Call) or ("exit", name of a module with children)
 
 
-def record(module: nn.Module, input_shape: Shape, train: bool) -> tuple[list[Event], dict[str, Own]]:
+def record(
+    module: nn.Module, input_shape: Shape, train: bool
+) -> tuple[list[Event], dict[str, Own]]:
     """Run ``module`` once on meta: leaf calls and non-leaf exits in order, own ops."""
     module.train(train)
     names = {m: n for n, m in module.named_modules()}
@@ -98,14 +100,27 @@ def record(module: nn.Module, input_shape: Shape, train: bool) -> tuple[list[Eve
         counts[name] = counts.get(name, 0) + 1
         ins = [a for a in tree_leaves(args) if isinstance(a, torch.Tensor)]
         outs = [o for o in tree_leaves(out) if isinstance(o, torch.Tensor)]
-        events.append(("leaf", Call(
-            name, mod,
-            tuple(ins[0].shape[1:]) if ins else (), tuple(outs[0].shape[1:]) if outs else (),
-            bool(ins) and ins[0].requires_grad, isinstance(out, torch.Tensor),
-            spec_of(args, kwargs), counts[name])))
+        events.append(
+            (
+                "leaf",
+                Call(
+                    name,
+                    mod,
+                    tuple(ins[0].shape[1:]) if ins else (),
+                    tuple(outs[0].shape[1:]) if outs else (),
+                    bool(ins) and ins[0].requires_grad,
+                    isinstance(out, torch.Tensor),
+                    spec_of(args, kwargs),
+                    counts[name],
+                ),
+            )
+        )
 
-    hooks = [h for m in names for h in (m.register_forward_pre_hook(pre),
-                                        m.register_forward_hook(post, with_kwargs=True))]
+    hooks = [
+        h
+        for m in names
+        for h in (m.register_forward_pre_hook(pre), m.register_forward_hook(post, with_kwargs=True))
+    ]
     x = torch.empty((BATCH, *input_shape), device="meta")
     try:
         with _OpLog(stack, owns):
@@ -117,6 +132,7 @@ def record(module: nn.Module, input_shape: Shape, train: bool) -> tuple[list[Eve
 
 
 # --- torch module -> descriptor (each kind's reader: alexprof.torchside.bridge) --------------
+
 
 def descriptor(call: Call) -> L.Layer | None:
     """The descriptor of a leaf call, or None when alexprof does not model it exactly
@@ -136,33 +152,41 @@ def descriptor(call: Call) -> L.Layer | None:
 
 # --- placed leaves -----------------------------------------------------------------------
 
+
 def own_params(module: nn.Module, recurse: bool) -> tuple[int, int]:
     """(weights, bias) numel, split as everywhere (:func:`~alexprof.nets.split_weights_bias`)."""
     named = module.named_parameters(recurse=recurse)
     return split_weights_bias((key, p.numel()) for key, p in named)
 
 
-def placed_leaves(module: nn.Module, input_shape: Shape,
-                  own_flops: dict[str, tuple[int, int]]) -> list[Placed]:
+def placed_leaves(
+    module: nn.Module, input_shape: Shape, own_flops: dict[str, tuple[int, int]]
+) -> list[Placed]:
     """Placed leaves of ``module`` (built on meta) in call order.
 
     ``own_flops`` holds FlopCounterMode's own (forward, backward) FLOPs of the
     modules with children, for a batch of :data:`BATCH`.
     """
     events, owns = record(module, input_shape, train=True)
-    in_eval = {e[1].name if e[0] == "leaf" else e[1]
-               for e in record(module, input_shape, False)[0]} | {""}
+    in_eval = {
+        e[1].name if e[0] == "leaf" else e[1] for e in record(module, input_shape, False)[0]
+    } | {""}
     by_name = dict(module.named_modules())
     placed: list[Placed] = []
     seen: set[str] = set()
-    for kind, item in events + [("exit", "")]:
+    for kind, item in [*events, ("exit", "")]:
         if kind == "leaf":
             seen.add(item.name)
             placed.append(_leaf(item, item.name not in in_eval))
         elif item not in seen:  # a module with children: its own row, at its first exit
             seen.add(item)
-            own = _own(item, by_name[item], owns.get(item, Own()), own_flops.get(item, (0, 0)),
-                       item not in in_eval)
+            own = _own(
+                item,
+                by_name[item],
+                owns.get(item, Own()),
+                own_flops.get(item, (0, 0)),
+                item not in in_eval,
+            )
             placed += [own] if own is not None else []
     return placed + _never_called(by_name, seen)
 
@@ -174,8 +198,9 @@ def _never_called(by_name: dict[str, nn.Module], called: set[str]) -> list[Place
         weights, bias = own_params(mod, recurse=False)
         if name in called or list(mod.children()) or not weights + bias:
             continue
-        layer = L.Unsupported(name.rsplit(".", 1)[-1], f"{type(mod).__name__} never called",
-                              (), weights, bias)
+        layer = L.Unsupported(
+            name.rsplit(".", 1)[-1], f"{type(mod).__name__} never called", (), weights, bias
+        )
         rows.append(Placed(name, layer, (), (), False))
     return rows
 
@@ -185,18 +210,34 @@ def _leaf(call: Call, training_only: bool) -> Placed:
     if layer is None:
         weights, bias = own_params(call.module, recurse=True)
         fwd, bwd = replay(call.module, call.spec)
-        layer = L.Unsupported(call.name.rsplit(".", 1)[-1], type(call.module).__name__,
-                              call.out_shape, weights, bias, fwd // BATCH, bwd // BATCH)
-    return Placed(call.name, layer, call.in_shape, call.out_shape, call.needs_grad,
-                  training_only, call.call)
+        layer = L.Unsupported(
+            call.name.rsplit(".", 1)[-1],
+            type(call.module).__name__,
+            call.out_shape,
+            weights,
+            bias,
+            fwd // BATCH,
+            bwd // BATCH,
+        )
+    return Placed(
+        call.name, layer, call.in_shape, call.out_shape, call.needs_grad, training_only, call.call
+    )
 
 
-def _own(name: str, mod: nn.Module, own: Own, flops: tuple[int, int],
-         training_only: bool) -> Placed | None:
+def _own(
+    name: str, mod: nn.Module, own: Own, flops: tuple[int, int], training_only: bool
+) -> Placed | None:
     weights, bias = own_params(mod, recurse=False)
     if not (own.ops or weights or bias or any(flops)):
         return None
     label = f"{type(mod).__name__} own: {' '.join(own.ops) or 'parameters'}"
-    layer = L.Unsupported(row_name(name).rsplit(".", 1)[-1], label, own.out_shape, weights, bias,
-                          flops[0] // BATCH, flops[1] // BATCH)
+    layer = L.Unsupported(
+        row_name(name).rsplit(".", 1)[-1],
+        label,
+        own.out_shape,
+        weights,
+        bias,
+        flops[0] // BATCH,
+        flops[1] // BATCH,
+    )
     return Placed(name, layer, own.in_shape or (), own.out_shape, True, training_only)

@@ -24,11 +24,14 @@ from torch.utils.flop_counter import FlopCounterMode
 from alexprof.errors import UsageError
 from alexprof.nets import Shape
 
-Spec = tuple[list[Any], dict[str, Any]]  # (args, kwargs); a tensor as ("tensor", shape, dtype, grad)
+Spec = tuple[
+    list[Any], dict[str, Any]
+]  # (args, kwargs); a tensor as ("tensor", shape, dtype, grad)
 
 
 def spec_of(args: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -> Spec:
     """What it takes to call a module again alone: tensors by shape, dtype, grad."""
+
     def one(a: Any) -> Any:
         if isinstance(a, torch.Tensor):
             return ("tensor", tuple(a.shape), a.dtype, a.requires_grad)
@@ -66,8 +69,9 @@ def side_outputs(module: nn.Module) -> list[tuple[float, torch.Tensor]]:
     return outputs(module)
 
 
-def record_calls(module: nn.Module, input_shape: Shape, batch: int,
-                 leaves_only: bool) -> list[tuple[str, nn.Module, Spec]]:
+def record_calls(
+    module: nn.Module, input_shape: Shape, batch: int, leaves_only: bool
+) -> list[tuple[str, nn.Module, Spec]]:
     """Every module call of one train-mode forward on meta, in call order."""
     calls: list[tuple[str, nn.Module, Spec]] = []
     names = {m: n for n, m in module.named_modules()}
@@ -75,8 +79,11 @@ def record_calls(module: nn.Module, input_shape: Shape, batch: int,
     def pre(mod: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         calls.append((names[mod], mod, spec_of(args, kwargs)))
 
-    hooks = [m.register_forward_pre_hook(pre, with_kwargs=True) for m in names
-             if not leaves_only or not list(m.children())]
+    hooks = [
+        m.register_forward_pre_hook(pre, with_kwargs=True)
+        for m in names
+        if not leaves_only or not list(m.children())
+    ]
     module.train()
     try:
         module(torch.empty((batch, *input_shape), device="meta"))
@@ -86,8 +93,9 @@ def record_calls(module: nn.Module, input_shape: Shape, batch: int,
     return calls
 
 
-def replay_counts(module: nn.Module, input_shape: Shape, batch: int,
-                  own: bool) -> dict[str, tuple[int, int]]:
+def replay_counts(
+    module: nn.Module, input_shape: Shape, batch: int, own: bool
+) -> dict[str, tuple[int, int]]:
     """(forward, backward) FLOPs per leaf module, summed over its calls; with ``own``
     also each module with children's own FLOPs; keyed by torch's module names (root: "")."""
     totals: dict[str, tuple[int, int]] = {}
@@ -111,6 +119,7 @@ def training_loss(out: Any, module: nn.Module) -> torch.Tensor:
     """A scalar loss over every tensor the model returned, plus each side branch's
     output times its loss weight.  2-D outputs get cross-entropy against class 0,
     anything else a sum: neither adds FLOPs that FlopCounterMode counts."""
+
     def loss(t: torch.Tensor) -> torch.Tensor:
         if t.dim() == 2:
             target = torch.zeros(t.shape[0], dtype=torch.long, device=t.device)

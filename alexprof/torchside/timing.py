@@ -6,9 +6,10 @@ choice, caches), then the median of ``repeats`` timed calls.  On CUDA every
 call sits between two ``torch.cuda.Event(enable_timing=True)`` records and is
 read after the end event synchronises, so the time is the GPU's, not the
 launch's.  On CPU the wall clock (``time.perf_counter``) is used.  One whole
-training step (forward, the loss of :func:`alexprof.torchside.replay.training_loss`, backward,
-plain SGD step) is timed the same way.  Weights get PyTorch's default initialisation and inputs are normal
-noise (uninitialised memory can hold denormals, which slow CPU arithmetic).
+training step (forward, the loss of :func:`alexprof.torchside.replay.training_loss`,
+backward, plain SGD step) is timed the same way.  Weights get PyTorch's default
+initialisation and inputs are normal noise (uninitialised memory can hold denormals, which
+slow CPU arithmetic).
 
 TF32: for ``float32`` the run forbids TF32 tensor cores (cuDNN convolutions
 would otherwise use them by default on Ampere and later), for ``tf32`` it
@@ -18,20 +19,25 @@ allows them; the previous settings are restored afterwards.
 from __future__ import annotations
 
 import contextlib
+import functools
 import statistics
 import time
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 
 from alexprof.errors import UsageError
 from alexprof.nets import Shape
+from alexprof.nets.net import Net
 from alexprof.speed.roofline import Timing
 from alexprof.torchside.bridge import leaf_modules, module_of
-from alexprof.nets.net import Net
 
-TORCH_DTYPES = {"float32": torch.float32, "tf32": torch.float32, "float16": torch.float16,
-                "bfloat16": torch.bfloat16}
+TORCH_DTYPES = {
+    "float32": torch.float32,
+    "tf32": torch.float32,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+}
 
 
 def pick_device(name: str) -> str:
@@ -107,8 +113,16 @@ def median_seconds(fn: Callable[[], object], device: str, warmup: int, repeats: 
     return statistics.median(times)
 
 
-def time_layers(net: Net, input_shape: Shape, batch: int, dtype: str, device: str = "auto",
-                warmup: int = 2, repeats: int = 5, threads: int | None = None) -> Timing:
+def time_layers(
+    net: Net,
+    input_shape: Shape,
+    batch: int,
+    dtype: str,
+    device: str = "auto",
+    warmup: int = 2,
+    repeats: int = 5,
+    threads: int | None = None,
+) -> Timing:
     """Median forward seconds of every leaf layer, and of one training step.
 
     ``threads`` sets torch's CPU threads for the run (restored afterwards)."""
@@ -138,8 +152,9 @@ def initialised(module: torch.nn.Module) -> torch.nn.Module:
     return module
 
 
-def _per_layer(module: torch.nn.Module, x: torch.Tensor, device: str, warmup: int,
-               repeats: int) -> dict[str, float]:
+def _per_layer(
+    module: torch.nn.Module, x: torch.Tensor, device: str, warmup: int, repeats: int
+) -> dict[str, float]:
     inputs: dict[str, torch.Tensor] = {}
     leaves = leaf_modules(module)
     hooks = [leaf.register_forward_pre_hook(_keeper(inputs, name)) for name, leaf in leaves.items()]
@@ -153,7 +168,7 @@ def _per_layer(module: torch.nn.Module, x: torch.Tensor, device: str, warmup: in
     with torch.no_grad():
         for name, leaf in leaves.items():
             inp = inputs[name]
-            seconds[name] = median_seconds(lambda: leaf(inp), device, warmup, repeats)
+            seconds[name] = median_seconds(functools.partial(leaf, inp), device, warmup, repeats)
     return seconds
 
 
@@ -164,8 +179,9 @@ def _keeper(store: dict[str, torch.Tensor], name: str) -> Callable[..., None]:
     return keep
 
 
-def _step(module: torch.nn.Module, x: torch.Tensor, device: str, warmup: int,
-          repeats: int) -> float:
+def _step(
+    module: torch.nn.Module, x: torch.Tensor, device: str, warmup: int, repeats: int
+) -> float:
     from alexprof.torchside.replay import (  # cross-entropy on 2-D outputs, side heads added
         training_loss,
     )

@@ -19,17 +19,20 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
-os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")  # see alexprof.torchside.profiler (before torch loads)
+os.environ.setdefault(
+    "TORCH_CPP_LOG_LEVEL", "ERROR"
+)  # see alexprof.torchside.profiler (before torch loads)
 
-import torch  # noqa: E402
+import torch
 
-from alexprof.errors import CheckFailed, UsageError  # noqa: E402
-from alexprof.memory.stages import Stage, StageTrace, Trace, check_modelled  # noqa: E402
-from alexprof.torchside.profiler import Recorder, iter_log  # noqa: E402
-from alexprof.memory.engine import storage_bytes  # noqa: E402
-from alexprof.nets.net import Net  # noqa: E402
+from alexprof.errors import CheckFailed, UsageError
+from alexprof.memory.engine import storage_bytes
+from alexprof.memory.stages import Stage, StageTrace, Trace, check_modelled
+from alexprof.nets.net import Net
+from alexprof.torchside.profiler import Recorder, iter_log
 
 TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -50,14 +53,24 @@ def allocator_config() -> str:
     return os.environ.get("PYTORCH_CUDA_ALLOC_CONF", os.environ.get("PYTORCH_ALLOC_CONF", ""))
 
 
-def run_step(net: Net, input_shape: tuple[int, ...], batch: int, dtype: str = "float32",
-             optimizer: str = "sgd-momentum", device: str = "cpu", foreach: bool | None = None,
-             log: bool = False, seed: int = 0) -> Trace:
+def run_step(
+    net: Net,
+    input_shape: tuple[int, ...],
+    batch: int,
+    dtype: str = "float32",
+    optimizer: str = "sgd-momentum",
+    device: str = "cpu",
+    foreach: bool | None = None,
+    log: bool = False,
+    seed: int = 0,
+) -> Trace:
     """Run one training step of ``net`` and measure every stage."""
     check_modelled(net)
     if device == "cuda" and not cuda_available():
-        raise UsageError("--device cuda: no CUDA device is available here (torch "
-                         f"{torch.__version__}); use --device cpu or --predict-only")
+        raise UsageError(
+            "--device cuda: no CUDA device is available here (torch "
+            f"{torch.__version__}); use --device cpu or --predict-only"
+        )
     torch.manual_seed(seed)
     dev, dt = torch.device(device), TORCH_DTYPES[dtype]
     warmup = None
@@ -66,19 +79,33 @@ def run_step(net: Net, input_shape: tuple[int, ...], batch: int, dtype: str = "f
             warmup = _cuda_warmup(net, input_shape, dt, optimizer, dev, foreach)
         except RuntimeError as e:
             _reraise(e, "warm-up", batch, dtype, device)
-    probe = _Probe(device, warmup["allocated"] if warmup else 0,
-                   warmup["over_allocation"] if warmup else 0)
+    probe = _Probe(
+        device, warmup["allocated"] if warmup else 0, warmup["over_allocation"] if warmup else 0
+    )
     try:
         with probe.recorder.session():
             _step(probe, net, input_shape, batch, dt, optimizer, dev, foreach)
     except RuntimeError as e:
         _reraise(e, probe.current, batch, dtype, device)
-    return Trace(device, probe.results(), warmup, allocator_config() if device == "cuda" else "",
-                 tuple(iter_log(probe.recorder.stages())) if log else ())
+    return Trace(
+        device,
+        probe.results(),
+        warmup,
+        allocator_config() if device == "cuda" else "",
+        tuple(iter_log(probe.recorder.stages())) if log else (),
+    )
 
 
-def _step(probe: "_Probe | _NoProbe", net: Net, shape: tuple[int, ...], batch: int, dt: torch.dtype,
-          optimizer: str, dev: torch.device, foreach: bool | None) -> None:
+def _step(
+    probe: _Probe | _NoProbe,
+    net: Net,
+    shape: tuple[int, ...],
+    batch: int,
+    dt: torch.dtype,
+    optimizer: str,
+    dev: torch.device,
+    foreach: bool | None,
+) -> None:
     from torch.nn.functional import cross_entropy
 
     from alexprof.torchside.bridge import side_outputs, to_module
@@ -86,7 +113,9 @@ def _step(probe: "_Probe | _NoProbe", net: Net, shape: tuple[int, ...], batch: i
     stored = max(batch, net.stored_batch or batch)
     with probe.stage(Stage.INPUT):
         x = torch.rand((stored, *shape), dtype=dt, device=dev)
-        y = torch.randint(0, net.num_classes, (stored, 1) if net.stored_batch else (stored,), device=dev)
+        y = torch.randint(
+            0, net.num_classes, (stored, 1) if net.stored_batch else (stored,), device=dev
+        )
         xb, yb = (x[:batch], y[:batch].squeeze(1)) if net.stored_batch else (x, y)
     with probe.stage(Stage.MODEL):
         with torch.device("meta"):
@@ -115,14 +144,17 @@ def _step(probe: "_Probe | _NoProbe", net: Net, shape: tuple[int, ...], batch: i
     del x, y, xb, yb, out, loss
 
 
-def _optimizer(model: torch.nn.Module, name: str, foreach: bool | None) -> torch.optim.Optimizer | None:
+def _optimizer(
+    model: torch.nn.Module, name: str, foreach: bool | None
+) -> torch.optim.Optimizer | None:
     params = list(model.parameters())
     if name == "none":
         return None
     if name == "adam":
         return torch.optim.Adam(params, lr=1e-3, foreach=foreach)
-    return torch.optim.SGD(params, lr=0.01, momentum=0.9 if name == "sgd-momentum" else 0.0,
-                           foreach=foreach)
+    return torch.optim.SGD(
+        params, lr=0.01, momentum=0.9 if name == "sgd-momentum" else 0.0, foreach=foreach
+    )
 
 
 class _Probe:
@@ -144,16 +176,20 @@ class _Probe:
             yield
         if self.device == "cuda":
             torch.cuda.synchronize()
-            self.cuda[name] = (torch.cuda.memory_allocated() - self.baseline,
-                               torch.cuda.max_memory_allocated() - self.baseline,
-                               _over_allocation() - self.base_over)
+            self.cuda[name] = (
+                torch.cuda.memory_allocated() - self.baseline,
+                torch.cuda.max_memory_allocated() - self.baseline,
+                _over_allocation() - self.base_over,
+            )
 
     def results(self) -> tuple[StageTrace, ...]:
         out = []
         stages = self.recorder.stages()
         if self.device == "cuda" and not any(s.log for s in stages):
-            raise CheckFailed("torch.profiler reported no CUDA allocation during the step; "
-                              "this torch build does not record CUDA memory events")
+            raise CheckFailed(
+                "torch.profiler reported no CUDA allocation during the step; "
+                "this torch build does not record CUDA memory events"
+            )
         for s in stages:
             stage = Stage(s.stage)  # the profiler's mark, read back as the member it was
             if self.device == "cuda":
@@ -171,8 +207,14 @@ class _NoProbe:
         return contextlib.nullcontext()
 
 
-def _cuda_warmup(net: Net, shape: tuple[int, ...], dt: torch.dtype, optimizer: str,
-                 dev: torch.device, foreach: bool | None) -> dict[str, Any]:
+def _cuda_warmup(
+    net: Net,
+    shape: tuple[int, ...],
+    dt: torch.dtype,
+    optimizer: str,
+    dev: torch.device,
+    foreach: bool | None,
+) -> dict[str, Any]:
     """Create the CUDA context and every library workspace before the measured step: one
     unmeasured step of the same network at batch 1.  What stays allocated afterwards (with
     every tensor freed) is the library's: the cuBLAS/cuBLASLt workspaces of the main thread
@@ -213,9 +255,9 @@ def _reraise(e: RuntimeError, stage: Stage | str, batch: int, dtype: str, device
         raise DeviceOutOfMemory(stage, batch, str(e).splitlines()[0]) from None
     text = str(e)
     if "not implemented for" in text:
-        raise UsageError(f"--dtype {dtype} on {device}: torch {torch.__version__} cannot run this "
-                         f"step ({text.splitlines()[0]}); use --dtype float32, another --device, "
-                         "or --predict-only") from None
+        raise UsageError(
+            f"--dtype {dtype} on {device}: torch {torch.__version__} cannot run this "
+            f"step ({text.splitlines()[0]}); use --dtype float32, another --device, "
+            "or --predict-only"
+        ) from None
     raise e
-
-

@@ -8,7 +8,8 @@ Every failure in the user's code (factory, return type, forward) is one
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from alexprof.errors import UsageError, one_line
 from alexprof.nets import Sequential, Shape, fmt_shape
@@ -22,8 +23,10 @@ def meta_factory(ref: str, factory: Callable[[], Any]) -> Callable[[], Any]:
 
     def checked(module: Any) -> Any:
         if not isinstance(module, torch.nn.Module):
-            raise UsageError(f"--model {ref!r}: the factory returned {type(module).__name__}, "
-                             "not a torch.nn.Module")
+            raise UsageError(
+                f"--model {ref!r}: the factory returned {type(module).__name__}, "
+                "not a torch.nn.Module"
+            )
         return module
 
     try:
@@ -35,8 +38,11 @@ def meta_factory(ref: str, factory: Callable[[], Any]) -> Callable[[], Any]:
     except Exception as e:  # e.g. it loads weights: build it for real, and say so
         meta_error = f"{type(e).__name__}: {e}"
     checked(_call(ref, factory, meta=False))  # a failure here is the one error line
-    print(f"alexprof: note: --model {ref!r} cannot be built on the meta device ({meta_error}); "
-          "built on the CPU instead, weights included", file=sys.stderr)
+    print(
+        f"alexprof: note: --model {ref!r} cannot be built on the meta device ({meta_error}); "
+        "built on the CPU instead, weights included",
+        file=sys.stderr,
+    )
     return lambda: _call(ref, factory, meta=False).to("meta")
 
 
@@ -67,7 +73,15 @@ def load_module(ref: str, factory: Callable[[], Any], input_shape: Shape) -> Net
     except Exception as e:  # the user's forward: any failure is theirs
         raise UsageError(
             f"--model {ref!r}: forward (and backward) on a meta tensor of shape "
-            f"{extract.BATCH}x{fmt_shape(input_shape)} failed: {one_line(e)}") from e
+            f"{extract.BATCH}x{fmt_shape(input_shape)} failed: {one_line(e)}"
+        ) from e
     kind = type(module).__name__
-    return Net(ref, f"user module {kind} from {ref}", input_shape, Sequential("user", ()), 0,
-               recorded=tuple(leaves), factory=build)
+    return Net(
+        ref,
+        f"user module {kind} from {ref}",
+        input_shape,
+        Sequential("user", ()),
+        0,
+        recorded=tuple(leaves),
+        factory=build,
+    )

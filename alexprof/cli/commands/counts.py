@@ -10,10 +10,21 @@ from alexprof.errors import CheckFailed
 from alexprof.parse import positive_int
 
 
-def report(state: State, kind: str, model: str, input: str | None, batch: str, fmt: str,
-           output: Path | None, force: bool, verify: bool, convention: str,
-           plot: Path | None) -> None:
-    """``kind`` is 'params' or 'flops'; ``model`` is already :func:`~alexprof.cli.load.reference`d."""
+def report(
+    state: State,
+    kind: str,
+    model: str,
+    input: str | None,
+    batch: str,
+    fmt: str,
+    output: Path | None,
+    force: bool,
+    verify: bool,
+    convention: str,
+    plot: Path | None,
+) -> None:
+    """``kind`` is 'params' or 'flops'; ``model`` is what
+    :func:`~alexprof.cli.load.reference` returned."""
     from alexprof.counting.analysis import count
     from alexprof.report.render import check_format, emit
     from alexprof.report.views import counts_text
@@ -27,12 +38,17 @@ def report(state: State, kind: str, model: str, input: str | None, batch: str, f
     counted = count(loaded.net, loaded.shape, positive_int(batch, "--batch"), convention)
     verification = None
     if verify:
-        from alexprof.report.verify import measure_all, verify as run_verify
+        from alexprof.report.verify import measure_all
+        from alexprof.report.verify import verify as run_verify
         from alexprof.report.views import FLOP_SOURCES, PARAM_SOURCES
 
         sources = PARAM_SOURCES if kind == "params" else FLOP_SOURCES
-        verification = run_verify(loaded.net, loaded.shape, counted.batch,
-                                  measure_all(loaded.net, loaded.shape, counted.batch, sources))
+        verification = run_verify(
+            loaded.net,
+            loaded.shape,
+            counted.batch,
+            measure_all(loaded.net, loaded.shape, counted.batch, sources),
+        )
     emit(counts_text(counted, kind, fmt, verification, state.color(output)), output, force)
     if plot is not None:
         from alexprof.report.plots import report_chart
@@ -42,5 +58,6 @@ def report(state: State, kind: str, model: str, input: str | None, batch: str, f
         first = verification.failed[0]
         raise CheckFailed(
             f"{len(verification.failed)} unexplained difference(s); first: {first.layer} "
-            f"{first.field} from {first.source}: alexprof {first.analytic:,}, measured {first.measured:,}"
+            f"{first.field} from {first.source}: alexprof {first.analytic:,}, "
+            f"measured {first.measured:,}"
         )

@@ -7,30 +7,69 @@ The prediction (:mod:`alexprof.memory.predict`) never imports torch; the measure
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from alexprof.cli.load import load, reference
 from alexprof.cli.options import (
-    DtypeOpt, ForceOpt, FormatOpt, InputOpt, ModelArg, OutputOpt, PlotOpt, SpecOpt,
+    DtypeOpt,
+    ForceOpt,
+    FormatOpt,
+    InputOpt,
+    ModelArg,
+    OutputOpt,
+    PlotOpt,
+    SpecOpt,
 )
 from alexprof.errors import CheckFailed, UsageError
 from alexprof.parse import batch_list
 
-DeviceOpt = Annotated[str, typer.Option(
-    "--device", "-d", help="cuda | cpu | auto (cuda when available, else cpu; with "
-    "--predict-only auto means cuda).")]
-SweepOpt = Annotated[Optional[str], typer.Option(
-    "--batch", "-b", metavar="N[,N...]",
-    help="Batch size, or a comma list for a sweep (1,8,32,128). Default: the network's own "
-    "(1; 256 for linear-demo).")]
-OptimizerOpt = Annotated[str, typer.Option(
-    "--optimizer", help="none | sgd | sgd-momentum | adam (the first step: it creates the state).")]
-PredictOpt = Annotated[bool, typer.Option(
-    "--predict-only", help="Only the analytic prediction: no torch, any batch size.")]
-LogOpt = Annotated[bool, typer.Option(
-    "--log", help="Also print every allocation and free the profiler saw, with its op (stderr).")]
+if TYPE_CHECKING:
+    from alexprof.memory.predict import Prediction
+    from alexprof.memory.stages import Trace
+    from alexprof.nets import Shape
+    from alexprof.nets.net import Net
+    from alexprof.report.memreport import MemRun
+
+DeviceOpt = Annotated[
+    str,
+    typer.Option(
+        "--device",
+        "-d",
+        help="cuda | cpu | auto (cuda when available, else cpu; with "
+        "--predict-only auto means cuda).",
+    ),
+]
+SweepOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--batch",
+        "-b",
+        metavar="N[,N...]",
+        help="Batch size, or a comma list for a sweep (1,8,32,128). Default: the network's own "
+        "(1; 256 for linear-demo).",
+    ),
+]
+OptimizerOpt = Annotated[
+    str,
+    typer.Option(
+        "--optimizer",
+        help="none | sgd | sgd-momentum | adam (the first step: it creates the state).",
+    ),
+]
+PredictOpt = Annotated[
+    bool,
+    typer.Option("--predict-only", help="Only the analytic prediction: no torch, any batch size."),
+]
+LogOpt = Annotated[
+    bool,
+    typer.Option(
+        "--log", help="Also print every allocation and free the profiler saw, with its op (stderr)."
+    ),
+]
 
 
 def resolve_device(device: str, predict_only: bool) -> str:
@@ -42,8 +81,10 @@ def resolve_device(device: str, predict_only: bool) -> str:
     from alexprof.torchside.tracer import cuda_available
 
     if device == "cuda" and not cuda_available():
-        raise UsageError("--device cuda: no CUDA device is available on this machine; "
-                         "use --device cpu, or --predict-only for the GPU prediction")
+        raise UsageError(
+            "--device cuda: no CUDA device is available on this machine; "
+            "use --device cpu, or --predict-only for the GPU prediction"
+        )
     if device == "auto":
         return "cuda" if cuda_available() else "cpu"
     return device
@@ -51,11 +92,19 @@ def resolve_device(device: str, predict_only: bool) -> str:
 
 def memtrace(
     ctx: typer.Context,
-    model: ModelArg = "alexnet", spec: SpecOpt = None, input: InputOpt = None,
+    model: ModelArg = "alexnet",
+    spec: SpecOpt = None,
+    input: InputOpt = None,
     device: DeviceOpt = "auto",
-    batch: SweepOpt = None, dtype: DtypeOpt = "float32", optimizer: OptimizerOpt = "sgd-momentum",
-    predict_only: PredictOpt = False, fmt: FormatOpt = "table", output: OutputOpt = None,
-    force: ForceOpt = False, log: LogOpt = False, plot: PlotOpt = None,
+    batch: SweepOpt = None,
+    dtype: DtypeOpt = "float32",
+    optimizer: OptimizerOpt = "sgd-momentum",
+    predict_only: PredictOpt = False,
+    fmt: FormatOpt = "table",
+    output: OutputOpt = None,
+    force: ForceOpt = False,
+    log: LogOpt = False,
+    plot: PlotOpt = None,
 ) -> None:
     """Memory after and within each stage of one training step, predicted and measured.
 
@@ -95,11 +144,22 @@ def memtrace(
     failed = [(run.prediction.batch, row) for run in runs for row in run.failed]
     if failed:
         b, row = failed[0]
-        raise CheckFailed(f"{len(failed)} stage(s) differ without explanation; first: batch {b} "
-                          f"{row.stage}: {row.reason}")
+        raise CheckFailed(
+            f"{len(failed)} stage(s) differ without explanation; first: batch {b} "
+            f"{row.stage}: {row.reason}"
+        )
 
 
-def _runs(net, shape, batches, dtype, optimizer, device, predict_only, log):  # type: ignore[no-untyped-def]
+def _runs(
+    net: Net,
+    shape: Shape,
+    batches: list[int],
+    dtype: str,
+    optimizer: str,
+    device: str,
+    predict_only: bool,
+    log: bool,
+) -> tuple[list[MemRun], CheckFailed | None]:
     """One MemRun per batch size (predicted, and measured unless --predict-only), and the
     out-of-memory failure that stopped the sweep, if one did."""
     from alexprof.memory.predict import predict
@@ -118,7 +178,9 @@ def _runs(net, shape, batches, dtype, optimizer, device, predict_only, log):  # 
     return runs, None
 
 
-def _measure(net, shape, batch, dtype, optimizer, device, log):  # type: ignore[no-untyped-def]
+def _measure(
+    net: Net, shape: Shape, batch: int, dtype: str, optimizer: str, device: str, log: bool
+) -> Trace:
     from alexprof.torchside.tracer import run_step
 
     trace = run_step(net, shape, batch, dtype, optimizer, device, log=log)
@@ -127,31 +189,36 @@ def _measure(net, shape, batch, dtype, optimizer, device, log):  # type: ignore[
     return trace
 
 
-def _plot(run, path) -> None:  # type: ignore[no-untyped-def]
+def _plot(run: MemRun, path: Path) -> None:
     """The stage timeline: measured (or predicted) bytes after each stage, and the peak."""
     from alexprof.report.plots import stage_timeline
 
     p, rows = run.prediction, run.rows
     measured = run.trace is not None
     stage_timeline(
-        path, f"{p.model}: one training step ({p.device}, batch {p.batch}, {p.dtype}, {p.optimizer})",
-        [r.stage for r in rows], [r.allocated if measured else r.predicted for r in rows],
+        path,
+        f"{p.model}: one training step ({p.device}, batch {p.batch}, {p.dtype}, {p.optimizer})",
+        [r.stage for r in rows],
+        [r.predicted if r.allocated is None else r.allocated for r in rows],
         [r.predicted for r in rows] if measured else None,
-        max(r.peak or 0 for r in rows) if measured else p.peak)
+        max(r.peak or 0 for r in rows) if measured else p.peak,
+    )
 
 
-def _oom(e: CheckFailed, pred) -> CheckFailed:  # type: ignore[no-untyped-def]
+def _oom(e: CheckFailed, pred: Prediction) -> CheckFailed:
     stage = getattr(e, "stage", None)
     if stage is None:
         return e
     if stage not in {s.stage for s in pred.stages}:  # the warm-up: one step at batch 1
         return CheckFailed(f"{e}; predicted peak of the whole step: {pred.peak:,} B")
     s = pred.stage(stage)
-    return CheckFailed(f"{e}; predicted for {stage}: {s.allocated:,} B after, {s.peak:,} B peak "
-                       f"(whole step peak {pred.peak:,} B)")
+    return CheckFailed(
+        f"{e}; predicted for {stage}: {s.allocated:,} B after, {s.peak:,} B peak "
+        f"(whole step peak {pred.peak:,} B)"
+    )
 
 
-def _progress(items: list[int], what: str):  # type: ignore[no-untyped-def]
+def _progress(items: list[int], what: str) -> Iterator[int]:
     if len(items) < 2 or not sys.stderr.isatty():
         yield from items
         return

@@ -7,8 +7,8 @@ from alexprof.cli.options import ForceOpt, FormatOpt, OutputOpt
 
 def models(fmt: FormatOpt = "table", output: OutputOpt = None, force: ForceOpt = False) -> None:
     """List the networks known by name, with input shape, parameters and MACs."""
-    from alexprof.nets.zoo import index as zoo
     from alexprof.counting.analysis import count
+    from alexprof.nets.zoo import index as zoo
     from alexprof.report.render import check_format, emit
     from alexprof.report.views import models_text
 
@@ -17,7 +17,13 @@ def models(fmt: FormatOpt = "table", output: OutputOpt = None, force: ForceOpt =
     for name in zoo.names():
         net = zoo.get(name)
         totals = count(net).totals()
-        entries.append({"name": name, "input_shape": list(net.input_shape),
-                        "params": totals["params"], "macs": totals["macs"],
-                        "description": net.description})
+        entries.append(
+            {
+                "name": name,
+                "input_shape": list(net.input_shape),
+                "params": totals["params"],
+                "macs": totals["macs"],
+                "description": net.description,
+            }
+        )
     emit(models_text(entries, fmt), output, force)

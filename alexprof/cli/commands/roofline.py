@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from alexprof.cli.load import load, reference
 from alexprof.cli.options import (
-    BatchOpt, ForceOpt, FormatOpt, InputOpt, ModelArg, OutputOpt, PlotOpt, SpecOpt, UserModelOpt,
+    BatchOpt,
+    ForceOpt,
+    FormatOpt,
+    InputOpt,
+    ModelArg,
+    OutputOpt,
+    PlotOpt,
+    SpecOpt,
+    UserModelOpt,
 )
 from alexprof.parse import positive_count, positive_int, positive_number
 
@@ -16,37 +24,81 @@ if TYPE_CHECKING:
     from alexprof.speed.devices import Device
     from alexprof.speed.roofline import Roofline
 
-HardwareOpt = Annotated[Optional[str], typer.Option(
-    "--hardware", "-H", metavar="NAME",
-    help="A built-in device: gtx580, v100, a100-40gb, a100-80gb, h100, xeon-e5-2690, epyc-7763 "
-    "(`alexprof roofline --list-hardware` shows figures and sources).")]
-DtypeOpt = Annotated[str, typer.Option(
-    "--dtype", help="float32 | tf32 | float16 | bfloat16 (sets bytes per element and which "
-    "peak applies).")]
-PeakOpt = Annotated[Optional[str], typer.Option(
-    "--peak-tflops", metavar="T", help="Peak TFLOP/s of another device (or override).")]
-BandwidthOpt = Annotated[Optional[str], typer.Option(
-    "--bandwidth", metavar="GB/s", help="Memory bandwidth in GB/s (10^9 bytes/s).")]
-MeasureOpt = Annotated[bool, typer.Option(
-    "--measure", help="Also time every layer (forward) and one training step here, "
-    "with warm-up and the median of repeats (CUDA events on a GPU).")]
-DeviceOpt = Annotated[str, typer.Option("--device", help="Where --measure runs: auto | cpu | cuda.")]
-RepeatsOpt = Annotated[str, typer.Option("--repeats", metavar="N",
-                                         help="Timed calls per layer for --measure.")]
-ThreadsOpt = Annotated[Optional[str], typer.Option(
-    "--threads", metavar="N", help="torch CPU threads for --measure (default: torch's).")]
-ListOpt = Annotated[bool, typer.Option(
-    "--list-hardware", help="List the built-in devices with their figures and sources.")]
+HardwareOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--hardware",
+        "-H",
+        metavar="NAME",
+        help="A built-in device: gtx580, v100, a100-40gb, a100-80gb, h100, xeon-e5-2690, epyc-7763 "
+        "(`alexprof roofline --list-hardware` shows figures and sources).",
+    ),
+]
+DtypeOpt = Annotated[
+    str,
+    typer.Option(
+        "--dtype",
+        help="float32 | tf32 | float16 | bfloat16 (sets bytes per element and which peak applies).",
+    ),
+]
+PeakOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--peak-tflops", metavar="T", help="Peak TFLOP/s of another device (or override)."
+    ),
+]
+BandwidthOpt = Annotated[
+    str | None,
+    typer.Option("--bandwidth", metavar="GB/s", help="Memory bandwidth in GB/s (10^9 bytes/s)."),
+]
+MeasureOpt = Annotated[
+    bool,
+    typer.Option(
+        "--measure",
+        help="Also time every layer (forward) and one training step here, "
+        "with warm-up and the median of repeats (CUDA events on a GPU).",
+    ),
+]
+DeviceOpt = Annotated[
+    str, typer.Option("--device", help="Where --measure runs: auto | cpu | cuda.")
+]
+RepeatsOpt = Annotated[
+    str, typer.Option("--repeats", metavar="N", help="Timed calls per layer for --measure.")
+]
+ThreadsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--threads", metavar="N", help="torch CPU threads for --measure (default: torch's)."
+    ),
+]
+ListOpt = Annotated[
+    bool,
+    typer.Option(
+        "--list-hardware", help="List the built-in devices with their figures and sources."
+    ),
+]
 
 
 def roofline(
     ctx: typer.Context,
-    model: ModelArg = "alexnet", hardware: HardwareOpt = None, input: InputOpt = None,
-    batch: BatchOpt = "1", dtype: DtypeOpt = "float32", peak_tflops: PeakOpt = None,
-    bandwidth: BandwidthOpt = None, measure: MeasureOpt = False, device: DeviceOpt = "auto",
-    repeats: RepeatsOpt = "5", threads: ThreadsOpt = None, list_hardware: ListOpt = False,
-    fmt: FormatOpt = "table", output: OutputOpt = None, force: ForceOpt = False,
-    plot: PlotOpt = None, user_model: UserModelOpt = None, spec: SpecOpt = None,
+    model: ModelArg = "alexnet",
+    hardware: HardwareOpt = None,
+    input: InputOpt = None,
+    batch: BatchOpt = "1",
+    dtype: DtypeOpt = "float32",
+    peak_tflops: PeakOpt = None,
+    bandwidth: BandwidthOpt = None,
+    measure: MeasureOpt = False,
+    device: DeviceOpt = "auto",
+    repeats: RepeatsOpt = "5",
+    threads: ThreadsOpt = None,
+    list_hardware: ListOpt = False,
+    fmt: FormatOpt = "table",
+    output: OutputOpt = None,
+    force: ForceOpt = False,
+    plot: PlotOpt = None,
+    user_model: UserModelOpt = None,
+    spec: SpecOpt = None,
 ) -> None:
     """Least time per layer on a device: FLOPs, bytes moved, intensity, compute and memory floors.
 
@@ -54,8 +106,8 @@ def roofline(
     of a whole training step (forward + backward + SGD update). FLOPs = 2 x conv/linear MACs.
     Example: [bold]alexprof roofline alexnet --hardware gtx580 --batch 128[/bold]
     """
-    from alexprof.speed import devices as hw
     from alexprof.report.render import check_format, emit
+    from alexprof.speed import devices as hw
 
     check_format(fmt)
     if list_hardware:
@@ -68,24 +120,50 @@ def roofline(
 
         plot = check_plot(plot, force)
     target = hw.resolve(
-        hardware, None if peak_tflops is None else positive_number(peak_tflops, "--peak-tflops", "19.5"),
-        None if bandwidth is None else positive_number(bandwidth, "--bandwidth", "1555"), dtype)
+        hardware,
+        None if peak_tflops is None else positive_number(peak_tflops, "--peak-tflops", "19.5"),
+        None if bandwidth is None else positive_number(bandwidth, "--bandwidth", "1555"),
+        dtype,
+    )
     times = positive_count(repeats, "--repeats")
     cores = None if threads is None else positive_count(threads, "--threads")
-    result = compute(reference(model, user_model, spec), input, batch, dtype, target, measure,
-                     device, times, cores)
+    result = compute(
+        reference(model, user_model, spec),
+        input,
+        batch,
+        dtype,
+        target,
+        measure,
+        device,
+        times,
+        cores,
+    )
     from alexprof.report.roofline_view import roofline_text
 
     emit(roofline_text(result, fmt, ctx.obj.color(output)), output, force)
     if plot is not None:
         from alexprof.report.plots import roofline_chart
 
-        roofline_chart(plot, f"{result.model} on {target.title}, {dtype}, batch {result.batch}",
-                       result.peak, target.bandwidth, result.to_json()["layers"])
+        roofline_chart(
+            plot,
+            f"{result.model} on {target.title}, {dtype}, batch {result.batch}",
+            result.peak,
+            target.bandwidth,
+            result.to_json()["layers"],
+        )
 
 
-def compute(model: str, input: str | None, batch: str, dtype: str, target: Device,
-            measure: bool, device: str, repeats: int, threads: int | None = None) -> Roofline:
+def compute(
+    model: str,
+    input: str | None,
+    batch: str,
+    dtype: str,
+    target: Device,
+    measure: bool,
+    device: str,
+    repeats: int,
+    threads: int | None = None,
+) -> Roofline:
     from alexprof.speed.roofline import roofline as floors
 
     loaded = load(model, input)
@@ -93,6 +171,15 @@ def compute(model: str, input: str | None, batch: str, dtype: str, target: Devic
     if measure:
         from alexprof.torchside.timing import time_layers
 
-        result = result.with_timing(time_layers(loaded.net, loaded.shape, result.batch, dtype,
-                                                device, repeats=repeats, threads=threads))
+        result = result.with_timing(
+            time_layers(
+                loaded.net,
+                loaded.shape,
+                result.batch,
+                dtype,
+                device,
+                repeats=repeats,
+                threads=threads,
+            )
+        )
     return result

@@ -6,7 +6,7 @@ never import it back).  A test checks that every key equals the name its factory
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from alexprof.errors import choose
 from alexprof.nets.net import Net
