@@ -15,7 +15,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -258,14 +258,20 @@ def to_json(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
-def emit(text: str, output: Path | None, force: bool = False) -> None:
+def emit(text: str | Callable[[], str], output: Path | None, force: bool = False) -> None:
     """Print, or write ``output`` atomically (temp file + rename).
 
-    An existing file is never replaced unless ``force`` is given.
+    ``text`` may be the renderer itself: it then renders here, and for ``output`` at the
+    tables' natural width (a file is not the terminal it was asked from).  An existing
+    file is never replaced unless ``force`` is given.
     """
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.write(text if isinstance(text, str) else text())
         return
+    check_target(output, force)
+    if not isinstance(text, str):
+        with table_width(None):
+            text = text()
     write_atomic(output, text, force)
     print(f"wrote {output}", file=sys.stderr)
 

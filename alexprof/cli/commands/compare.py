@@ -72,4 +72,4 @@ def compare(
     given = None if input is None else shape(input)  # one --input for every network
     n = positive_int(batch, "--batch")
     entries = [entry(resolve(ref, given), given, n, convention) for ref in refs]
-    emit(lineup_text(entries, n, convention, fmt), output, force)
+    emit(lambda: lineup_text(entries, n, convention, fmt), output, force)

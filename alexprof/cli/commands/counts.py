@@ -49,7 +49,7 @@ def report(
             counted.batch,
             measure_all(loaded.net, loaded.shape, counted.batch, sources),
         )
-    emit(counts_text(counted, kind, fmt, verification, state.color(output)), output, force)
+    emit(lambda: counts_text(counted, kind, fmt, verification, state.color(output)), output, force)
     if plot is not None:
         from alexprof.report.plots import report_chart
 

@@ -82,4 +82,4 @@ def fit(
         device,
         byte_size(reserve, "--reserve", 0, devices, DEVICE_HINT),
     )
-    emit(fit_text(result, loaded.net.name, fmt, ctx.obj.color(output)), output, force)
+    emit(lambda: fit_text(result, loaded.net.name, fmt, ctx.obj.color(output)), output, force)

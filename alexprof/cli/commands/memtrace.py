@@ -136,7 +136,7 @@ def memtrace(
     dev = resolve_device(device, predict_only)
     runs, failure = _runs(net, loaded.shape, batches, dtype, optimizer, dev, predict_only, log)
     if runs:
-        emit(memtrace_text(runs, fmt, ctx.obj.color(output)), output, force)
+        emit(lambda: memtrace_text(runs, fmt, ctx.obj.color(output)), output, force)
     if plot is not None and runs:
         _plot(runs[0], plot)
     if failure is not None:

@@ -26,4 +26,4 @@ def models(fmt: FormatOpt = "table", output: OutputOpt = None, force: ForceOpt =
                 "description": net.description,
             }
         )
-    emit(models_text(entries, fmt), output, force)
+    emit(lambda: models_text(entries, fmt), output, force)

@@ -113,7 +113,7 @@ def roofline(
     if list_hardware:
         from alexprof.report.roofline_view import hardware_text
 
-        emit(hardware_text(fmt), output, force)
+        emit(lambda: hardware_text(fmt), output, force)
         return
     if plot is not None:
         from alexprof.report.plots import check_plot
@@ -140,7 +140,7 @@ def roofline(
     )
     from alexprof.report.roofline_view import roofline_text
 
-    emit(roofline_text(result, fmt, ctx.obj.color(output)), output, force)
+    emit(lambda: roofline_text(result, fmt, ctx.obj.color(output)), output, force)
     if plot is not None:
         from alexprof.report.plots import roofline_chart
 
