@@ -15,7 +15,7 @@ INTERRUPTED = 130
 
 
 def error_line(message: str) -> None:
-    from alexprof.report.render import error_line as line  # the one place error lines are worded
+    from alexprof.report.output import error_line as line  # the one place error lines are worded
 
     line(message)
 

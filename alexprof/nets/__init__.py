@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from alexprof.nets.composites import Composite, Parallel, Sequential, Side
 from alexprof.nets.layers import (
-    AdaptiveAvgPool2d,
-    AvgPool2d,
     BatchNorm2d,
     Conv2d,
     Dropout,
@@ -21,13 +19,13 @@ from alexprof.nets.layers import (
     Layer,
     Linear,
     LocalResponseNorm,
-    MaxPool2d,
     ReLU,
     Softmax,
     Tanh,
     Unsupported,
 )
 from alexprof.nets.params import has_params, parameter_shapes, split_weights_bias
+from alexprof.nets.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from alexprof.nets.shapes import ROOT, Pair, Shape, conv_out, fmt_shape, pair, window_out
 from alexprof.nets.walk import Enter, Event, Exit, Form, Placed, row_name, traverse, walk
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from alexprof.nets.composites import Parallel, Sequential, Side
 from alexprof.nets.layers import (
-    AdaptiveAvgPool2d,
-    AvgPool2d,
     BatchNorm2d,
     Conv2d,
     Dropout,
@@ -20,11 +18,11 @@ from alexprof.nets.layers import (
     Layer,
     Linear,
     LocalResponseNorm,
-    MaxPool2d,
     ReLU,
     Softmax,
     Tanh,
 )
+from alexprof.nets.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 
 LEAVES: tuple[type[Layer], ...] = (
     Conv2d,

@@ -26,11 +26,10 @@ from alexprof.nets.shapes import (
     non_negative,
     pair,
     positive,
-    window_out,
 )
 
 
-def _need(layer: Layer, in_shape: Shape, rank: int) -> None:
+def need_rank(layer: Layer, in_shape: Shape, rank: int) -> None:
     if len(in_shape) != rank:
         want = "(C, H, W)" if rank == 3 else "(features,)"
         raise ShapeError(
@@ -38,7 +37,7 @@ def _need(layer: Layer, in_shape: Shape, rank: int) -> None:
         )
 
 
-def _spatial(layer: Layer, in_shape: Shape, channels: int, hw: Pair) -> Shape:
+def spatial(layer: Layer, in_shape: Shape, channels: int, hw: Pair) -> Shape:
     if hw[0] < 1 or hw[1] < 1:
         raise ShapeError(
             f"input too small: at layer {layer.name!r} ({layer.kind}) the spatial size "
@@ -95,7 +94,7 @@ class Conv2d(Layer):
             )
 
     def output_shape(self, in_shape: Shape) -> Shape:
-        _need(self, in_shape, 3)
+        need_rank(self, in_shape, 3)
         if in_shape[0] != self.in_channels:
             raise ShapeError(
                 f"layer {self.name!r} (Conv2d) expects {self.in_channels} input channels, "
@@ -111,7 +110,7 @@ class Conv2d(Layer):
             )
             for i in range(2)
         )
-        return _spatial(self, in_shape, self.out_channels, hw)  # type: ignore[arg-type]
+        return spatial(self, in_shape, self.out_channels, hw)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -126,93 +125,13 @@ class Linear(Layer):
         positive(self.name, in_features=self.in_features, out_features=self.out_features)
 
     def output_shape(self, in_shape: Shape) -> Shape:
-        _need(self, in_shape, 1)
+        need_rank(self, in_shape, 1)
         if in_shape[0] != self.in_features:
             raise ShapeError(
                 f"layer {self.name!r} (Linear) expects {self.in_features} input features, "
                 f"got {in_shape[0]}"
             )
         return (self.out_features,)
-
-
-@dataclass(frozen=True)
-class _Pool(Layer):
-    kernel_size: Pair = (2, 2)
-    stride: Pair | None = None  # None: equal to kernel_size, as in PyTorch
-    padding: Pair = (0, 0)
-    ceil_mode: bool = False
-
-    def _normalise(self) -> None:
-        self._check_name()
-        stride = self.kernel_size if self.stride is None else self.stride
-        object.__setattr__(self, "kernel_size", pair(self.kernel_size, f"{self.name}.kernel_size"))
-        object.__setattr__(self, "stride", pair(stride, f"{self.name}.stride"))
-        object.__setattr__(self, "padding", pair(self.padding, f"{self.name}.padding"))
-        positive(self.name, kernel_size=self.kernel_size, stride=self.stride)  # type: ignore[arg-type]
-        non_negative(self.name, padding=self.padding)
-        for i in range(2):  # PyTorch: pad should be at most half of the kernel size
-            if 2 * self.padding[i] > self.kernel_size[i]:
-                raise UsageError(
-                    f"layer {self.name!r}: padding={self.padding} must be at most half of "
-                    f"kernel_size={self.kernel_size}"
-                )
-
-    def _pooled(self, in_shape: Shape, dilation: Pair) -> Shape:
-        _need(self, in_shape, 3)
-        assert self.stride is not None
-        hw = tuple(
-            window_out(
-                in_shape[1 + i],
-                self.kernel_size[i],
-                self.stride[i],
-                self.padding[i],
-                dilation[i],
-                self.ceil_mode,
-            )
-            for i in range(2)
-        )
-        return _spatial(self, in_shape, in_shape[0], hw)  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class MaxPool2d(_Pool):
-    dilation: Pair = (1, 1)
-    kind: ClassVar[str] = "MaxPool2d"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "dilation", pair(self.dilation, f"{self.name}.dilation"))
-        self._normalise()
-        positive(self.name, dilation=self.dilation)
-
-    def output_shape(self, in_shape: Shape) -> Shape:
-        return self._pooled(in_shape, self.dilation)
-
-
-@dataclass(frozen=True)
-class AvgPool2d(_Pool):
-    count_include_pad: bool = True
-    kind: ClassVar[str] = "AvgPool2d"
-
-    def __post_init__(self) -> None:
-        self._normalise()
-
-    def output_shape(self, in_shape: Shape) -> Shape:
-        return self._pooled(in_shape, (1, 1))
-
-
-@dataclass(frozen=True)
-class AdaptiveAvgPool2d(Layer):
-    output_size: Pair = (1, 1)
-    kind: ClassVar[str] = "AdaptiveAvgPool2d"
-
-    def __post_init__(self) -> None:
-        self._check_name()
-        object.__setattr__(self, "output_size", pair(self.output_size, f"{self.name}.output_size"))
-        positive(self.name, output_size=self.output_size)
-
-    def output_shape(self, in_shape: Shape) -> Shape:
-        _need(self, in_shape, 3)
-        return _spatial(self, in_shape, in_shape[0], self.output_size)
 
 
 @dataclass(frozen=True)
@@ -265,7 +184,7 @@ class LocalResponseNorm(_SameShape):
         positive(self.name, size=self.size)
 
     def output_shape(self, in_shape: Shape) -> Shape:
-        _need(self, in_shape, 3)
+        need_rank(self, in_shape, 3)
         return in_shape
 
 
@@ -281,7 +200,7 @@ class BatchNorm2d(_SameShape):
         positive(self.name, num_features=self.num_features)
 
     def output_shape(self, in_shape: Shape) -> Shape:
-        _need(self, in_shape, 3)
+        need_rank(self, in_shape, 3)
         if in_shape[0] != self.num_features:
             raise ShapeError(
                 f"layer {self.name!r} (BatchNorm2d) expects {self.num_features} channels, "

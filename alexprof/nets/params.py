@@ -18,8 +18,6 @@ from enum import Enum
 from typing import Any
 
 from alexprof.nets.layers import (
-    AdaptiveAvgPool2d,
-    AvgPool2d,
     BatchNorm2d,
     Conv2d,
     Dropout,
@@ -27,12 +25,12 @@ from alexprof.nets.layers import (
     Layer,
     Linear,
     LocalResponseNorm,
-    MaxPool2d,
     ReLU,
     Softmax,
     Tanh,
     Unsupported,
 )
+from alexprof.nets.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from alexprof.nets.shapes import Shape
 from alexprof.registry import ByType
 

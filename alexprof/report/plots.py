@@ -19,7 +19,8 @@ from typing import Any
 
 from alexprof.counting.rows import Report
 from alexprof.errors import UsageError
-from alexprof.report.render import check_target, human
+from alexprof.report.output import check_target
+from alexprof.report.render import human
 
 SUFFIXES = (".png", ".svg")
 
@@ -86,7 +87,7 @@ def _clusters(points: list[tuple[float, float, str]]) -> list[tuple[float, float
 
 
 def _save(fig: Any, path: Path) -> None:
-    from alexprof.report.render import atomic_target
+    from alexprof.report.output import atomic_target
 
     try:
         with atomic_target(path) as tmp:

@@ -306,18 +306,3 @@ _CHECKERS: dict[str, Checker] = {
     "ptflops": _ptflops,
     "aten": _aten,
 }
-
-
-def measure_all(
-    net: Net, input_shape: Shape, batch: int, sources: tuple[str, ...]
-) -> dict[str, Measured]:
-    """Run the measured side for ``sources`` (imports torch and ptflops)."""
-    from alexprof.torchside import measure
-
-    runners: dict[str, Callable[[], Measured]] = {
-        "torch": lambda: measure.measure_params(net),
-        "flopcounter": lambda: measure.measure_flopcounter(net, input_shape, batch),
-        "ptflops": lambda: measure.measure_ptflops(net, input_shape, batch),
-        "aten": lambda: measure.measure_ptflops_aten(net, input_shape, batch),
-    }
-    return {source: runners[source]() for source in sources}

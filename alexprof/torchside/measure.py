@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 
 from alexprof.counting.rows import Measured
 from alexprof.errors import UsageError
@@ -136,3 +137,16 @@ def measure_ptflops_aten(net: Net, input_shape: Shape, batch: int) -> Measured:
         int(total) * batch,
         ("per top-level module: the aten backend only tracks direct children",),
     )
+
+
+def measure_all(
+    net: Net, input_shape: Shape, batch: int, sources: tuple[str, ...]
+) -> dict[str, Measured]:
+    """Every source of ``sources`` measured: "torch" (numel), "flopcounter", "ptflops", "aten"."""
+    runners: dict[str, Callable[[], Measured]] = {
+        "torch": lambda: measure_params(net),
+        "flopcounter": lambda: measure_flopcounter(net, input_shape, batch),
+        "ptflops": lambda: measure_ptflops(net, input_shape, batch),
+        "aten": lambda: measure_ptflops_aten(net, input_shape, batch),
+    }
+    return {source: runners[source]() for source in sources}

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from alexprof import count, load_model
-from alexprof.report.verify import TOTAL, measure_all, verify
+from alexprof.report.verify import TOTAL, verify
+from alexprof.torchside.measure import measure_all
 from alexprof.errors import UsageError
 from alexprof.nets.resolve import kind_of, resolve
 

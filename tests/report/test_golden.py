@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from alexprof.nets.zoo import index as zoo
-from alexprof.report.verify import TOTAL, measure_all, verify
+from alexprof.report.verify import TOTAL, verify
+from alexprof.torchside.measure import measure_all
 from alexprof.torchside.bridge import leaf_modules, module_of
 
 from tests.conftest import GOLDEN

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from alexprof import load_model
-from alexprof.report.verify import TOTAL, measure_all, verify
+from alexprof.report.verify import TOTAL, verify
+from alexprof.torchside.measure import measure_all
 
 SOURCES = ("torch", "flopcounter", "ptflops", "aten")
 INPUTS = {"lenet5": (1, 32, 32), "vgg11": (3, 32, 32), "vgg16-bn": (3, 64, 64),

@@ -10,7 +10,8 @@ import pytest
 
 from alexprof import load_model
 from alexprof.nets.zoo import index as zoo
-from alexprof.report.verify import TOTAL, measure_all, verify
+from alexprof.report.verify import TOTAL, verify
+from alexprof.torchside.measure import measure_all
 from alexprof.nets import walk
 
 SOURCES = ("torch", "flopcounter", "ptflops", "aten")

@@ -26,7 +26,8 @@ def check(golden: GoldenArg, update: UpdateOpt = False) -> None:
     from alexprof.nets.resolve import resolve
     from alexprof.nets.shapes import fmt_shape
     from alexprof.report import golden as g
-    from alexprof.report.render import to_json, write_atomic
+    from alexprof.report.output import write_atomic
+    from alexprof.report.render import to_json
 
     doc = g.load(golden)
     report = g.recompute(doc, resolve)

@@ -59,7 +59,8 @@ def compare(
     from alexprof.counting.conventions import get_convention
     from alexprof.nets.resolve import resolve
     from alexprof.report.lineup import entry, lineup_text
-    from alexprof.report.render import check_format, emit
+    from alexprof.report.output import emit
+    from alexprof.report.render import check_format
 
     check_format(fmt)
     get_convention(convention)

@@ -26,7 +26,8 @@ def report(
     """``kind`` is 'params' or 'flops'; ``model`` is what
     :func:`~alexprof.cli.load.reference` returned."""
     from alexprof.counting.analysis import count
-    from alexprof.report.render import check_format, emit
+    from alexprof.report.output import emit
+    from alexprof.report.render import check_format
     from alexprof.report.views import counts_text
 
     check_format(fmt)
@@ -38,9 +39,9 @@ def report(
     counted = count(loaded.net, loaded.shape, positive_int(batch, "--batch"), convention)
     verification = None
     if verify:
-        from alexprof.report.verify import measure_all
         from alexprof.report.verify import verify as run_verify
         from alexprof.report.views import FLOP_SOURCES, PARAM_SOURCES
+        from alexprof.torchside.measure import measure_all
 
         sources = PARAM_SOURCES if kind == "params" else FLOP_SOURCES
         verification = run_verify(

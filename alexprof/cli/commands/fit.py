@@ -67,7 +67,8 @@ def fit(
     """
     from alexprof.memory.fit import fit as run_fit
     from alexprof.report.fit_view import fit_text
-    from alexprof.report.render import check_format, emit
+    from alexprof.report.output import emit
+    from alexprof.report.render import check_format
     from alexprof.speed.devices import DEVICES
 
     check_format(fmt)

@@ -119,7 +119,8 @@ def memtrace(
     from alexprof.memory.predict import DTYPES, OPTIMIZERS
     from alexprof.memory.stages import check_modelled
     from alexprof.report.memviews import memtrace_text
-    from alexprof.report.render import check_format, emit
+    from alexprof.report.output import emit
+    from alexprof.report.render import check_format
 
     check_format(fmt)
     choose(DTYPES, dtype, "--dtype", option=True)

@@ -9,7 +9,8 @@ def models(fmt: FormatOpt = "table", output: OutputOpt = None, force: ForceOpt =
     """List the networks known by name, with input shape, parameters and MACs."""
     from alexprof.counting.analysis import count
     from alexprof.nets.zoo import index as zoo
-    from alexprof.report.render import check_format, emit
+    from alexprof.report.output import emit
+    from alexprof.report.render import check_format
     from alexprof.report.views import models_text
 
     check_format(fmt)

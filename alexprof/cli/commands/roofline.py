@@ -106,7 +106,8 @@ def roofline(
     of a whole training step (forward + backward + SGD update). FLOPs = 2 x conv/linear MACs.
     Example: [bold]alexprof roofline alexnet --hardware gtx580 --batch 128[/bold]
     """
-    from alexprof.report.render import check_format, emit
+    from alexprof.report.output import emit
+    from alexprof.report.render import check_format
     from alexprof.speed import devices as hw
 
     check_format(fmt)

@@ -9,18 +9,9 @@ log-softmax), so no network ends in a Softmax layer.
 from __future__ import annotations
 
 from alexprof.nets.composites import Sequential
-from alexprof.nets.layers import (
-    AdaptiveAvgPool2d,
-    Conv2d,
-    Dropout,
-    Flatten,
-    Layer,
-    Linear,
-    LocalResponseNorm,
-    MaxPool2d,
-    ReLU,
-)
+from alexprof.nets.layers import Conv2d, Dropout, Flatten, Layer, Linear, LocalResponseNorm, ReLU
 from alexprof.nets.net import Net
+from alexprof.nets.pooling import AdaptiveAvgPool2d, MaxPool2d
 
 
 def _alexnet_features(

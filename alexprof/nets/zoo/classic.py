@@ -15,20 +15,9 @@
 from __future__ import annotations
 
 from alexprof.nets.composites import Sequential
-from alexprof.nets.layers import (
-    AdaptiveAvgPool2d,
-    AvgPool2d,
-    BatchNorm2d,
-    Conv2d,
-    Dropout,
-    Flatten,
-    Layer,
-    Linear,
-    MaxPool2d,
-    ReLU,
-    Tanh,
-)
+from alexprof.nets.layers import BatchNorm2d, Conv2d, Dropout, Flatten, Layer, Linear, ReLU, Tanh
 from alexprof.nets.net import Net
+from alexprof.nets.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 
 
 def lenet5() -> Net:

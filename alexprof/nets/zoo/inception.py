@@ -12,18 +12,9 @@ training only and add 0.3 x their loss (torchvision's training recipe).
 from __future__ import annotations
 
 from alexprof.nets.composites import Parallel, Sequential, Side
-from alexprof.nets.layers import (
-    AdaptiveAvgPool2d,
-    BatchNorm2d,
-    Conv2d,
-    Dropout,
-    Flatten,
-    Layer,
-    Linear,
-    MaxPool2d,
-    ReLU,
-)
+from alexprof.nets.layers import BatchNorm2d, Conv2d, Dropout, Flatten, Layer, Linear, ReLU
 from alexprof.nets.net import Net
+from alexprof.nets.pooling import AdaptiveAvgPool2d, MaxPool2d
 
 
 def basic_conv(
