@@ -8,7 +8,6 @@ once per kind (:data:`PTFLOPS`), for its convention here and its quirks.  No tor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
 from alexprof.counting.formulas import Cost
 from alexprof.errors import choose
@@ -30,6 +29,7 @@ from alexprof.nets import (
     Unsupported,
 )
 from alexprof.registry import ByType
+from alexprof.vocab import Vocab
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class Convention:
         return grads
 
 
-class Patched(str, Enum):
+class Patched(Vocab):
     """What ptflops' patched ``torch.nn.functional`` calls add to its returned total for a
     layer, on top of its module hook's per-layer line (see :mod:`alexprof.torchside.quirks`)."""
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 from alexprof.nets.layers import (
@@ -33,9 +32,10 @@ from alexprof.nets.layers import (
 from alexprof.nets.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from alexprof.nets.shapes import Shape
 from alexprof.registry import ByType
+from alexprof.vocab import Vocab
 
 
-class Role(str, Enum):
+class Role(Vocab):
     """Why a module holds a tensor."""
 
     PARAMETER = "param"  # an nn.Parameter: learned, gets a gradient, counted in ``params``

@@ -16,16 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from typing import Generic, Protocol, TypeVar
 
 from alexprof.nets.composites import Parallel, Sequential, Side
 from alexprof.nets.layers import Layer, Shape
 from alexprof.nets.params import has_params
 from alexprof.nets.shapes import ROOT
+from alexprof.vocab import Vocab
 
 
-class Form(str, Enum):
+class Form(Vocab):
     """How a node of the tree runs its children."""
 
     LEAF = "leaf"  # a layer: no children

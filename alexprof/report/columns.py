@@ -14,7 +14,8 @@ import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
+
+from alexprof.vocab import Vocab
 
 
 def cell_len(text: str) -> int:
@@ -29,7 +30,7 @@ GROUPED = re.compile(r"([+-]?)(\d{1,3}(?:,\d{3})+)")  # 61,100,840 and +5,097,66
 PREFIXES = ("", "k", "M", "G", "T")
 
 
-class Kind(str, Enum):
+class Kind(Vocab):
     """What a column holds, which decides how it may be squeezed to fit a width."""
 
     NUMBER = "number"  # 61,100,840; 4 KiB; 14.6%: never broken; grouped integers may be shortened
@@ -37,7 +38,7 @@ class Kind(str, Enum):
     TEXT = "text"  # words: wrapped at spaces; a word is broken only as a last resort
 
 
-class Align(str, Enum):
+class Align(Vocab):
     LEFT = "left"
     RIGHT = "right"
 
