@@ -7,7 +7,7 @@ table shows the median of N calls (wall clock, and the CPU time of the process).
 * alexprof: ``alexprof flops alexnet --format json`` and ``params alexnet --format json``
   (no torch import; the console script, as installed).
 * The peers get the same AlexNet as plain torch code, the way their users have a model:
-  this script builds alexprof's ``alexnet`` with ``alexprof.torch_bridge.build`` and writes
+  this script builds alexprof's ``alexnet`` with ``alexprof.torchside.bridge.build`` and writes
   it out as an ``nn.Sequential`` literal, checked to rebuild the identical module, so the
   timed processes import torch and the peer only.
 * ptflops 0.7.5 on the CPU with real (initialised) weights, the way its users run it, and

@@ -41,7 +41,7 @@ def reference(model: str, user_model: str | None = None, spec: Path | None = Non
 
 def load(model: str, input: str | None) -> Loaded:
     """The network ``model`` names (a zoo name, a spec file or a user module: see
-    :func:`alexprof.usermodel.resolve` and :func:`reference`), with --input parsed once,
+    :func:`alexprof.nets.resolve.resolve` and :func:`reference`), with --input parsed once,
     before the network is looked up, so a bad shape is the error named first."""
     given = None if input is None else parse_shape(input)
     from alexprof.nets.resolve import resolve

@@ -5,7 +5,7 @@ grouped integers may be shortened to :func:`compact` form), a ``TOKEN`` is never
 broken nor shortened, ``TEXT`` wraps at spaces.  :func:`plan` picks the mildest
 :class:`Squeeze` that fits, splitting the columns into parts (each led by the first
 column) only when one table cannot fit.  Widths are terminal cells, as rich counts
-them.  Nothing here renders; :class:`alexprof.render.Table` draws the plan.
+them.  Nothing here renders; :class:`alexprof.report.render.Table` draws the plan.
 """
 
 from __future__ import annotations

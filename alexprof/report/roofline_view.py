@@ -1,4 +1,4 @@
-"""A :class:`~alexprof.roofline.Roofline` as text: table, markdown, csv or json."""
+"""A :class:`~alexprof.speed.roofline.Roofline` as text: table, markdown, csv or json."""
 
 from __future__ import annotations
 
