@@ -76,6 +76,9 @@ def test_internal_errors_are_one_line_unless_debug(cli, monkeypatch: pytest.Monk
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
+    # modules that bind ``count`` by name at import must be imported before the patch, or
+    # they would keep the broken function after it is undone
+    importlib.import_module("alexprof.report.views")
     monkeypatch.setattr("alexprof.counting.analysis.count", broken)
     monkeypatch.delenv("ALEXPROF_DEBUG", raising=False)
     r = cli("params")
