@@ -62,9 +62,9 @@ def _path(value: Any) -> Any:
 def converter(param: Any) -> Callable[[Any], Any] | None:
     """How ``param``'s single values are converted here, or None to leave it all to typer
     (always, for a typer without ``type_descriptor``: those convert with click's types)."""
-    descriptor = getattr(param, "type_descriptor", None)
+    descriptor: Any = getattr(param, "type_descriptor", None)
     info = getattr(descriptor, "parameter_info", None)
-    if info is None or info.parser is not None:
+    if descriptor is None or info is None or info.parser is not None:
         return None
     kind = descriptor.annotation
     if getattr(kind, "__origin__", None) is list and len(kind.__args__) == 1:

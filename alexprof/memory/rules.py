@@ -129,72 +129,41 @@ def _flatten(step: Step, p: L.Placed, x: Var) -> Var:
     return Var(t.hold(x.buf, Holder.PY), t.node(p.name, "ViewBackward0", [x.fn], [], passthrough))
 
 
-@rule(L.AdaptiveAvgPool2d)
-def _adaptive(step: Step, p: L.Placed, x: Var) -> Var:
+def _one_node(step: Step, p: L.Placed, x: Var, kind: str, keeps: str, why: str) -> Var:
+    """One op: an output, and a node that keeps its ``input`` or its ``output`` and whose
+    backward allocates the input's gradient (pooling, tanh, softmax)."""
     grads = [("grad_input", p.in_shape, Category.TEMPORARY)]
     out = step.act(p, "output", p.out_shape)
+    saved = [x.buf] if keeps == "input" else [out]
+    node = step.tape.node(p.name, kind, [x.fn], saved, allocs(p.name, step.batch, grads), why)
+    return Var(out, node)
+
+
+@rule(L.AdaptiveAvgPool2d)
+def _adaptive(step: Step, p: L.Placed, x: Var) -> Var:
     if p.layer.output_size == (1, 1):  # type: ignore[attr-defined]  # a mean: keeps nothing
+        grads = [("grad_input", p.in_shape, Category.TEMPORARY)]
+        out = step.act(p, "output", p.out_shape)
         node = step.tape.node(
             p.name, "MeanBackward1", [x.fn], [], allocs(p.name, step.batch, grads)
         )
         return Var(out, node)
-    return Var(
-        out,
-        step.tape.node(
-            p.name,
-            "AdaptiveAvgPool2DBackward0",
-            [x.fn],
-            [x.buf],
-            allocs(p.name, step.batch, grads),
-            "input",
-        ),
-    )
+    return _one_node(step, p, x, "AdaptiveAvgPool2DBackward0", "input", "input")
 
 
 @rule(L.AvgPool2d)
 def _avgpool(step: Step, p: L.Placed, x: Var) -> Var:
-    grads = [("grad_input", p.in_shape, Category.TEMPORARY)]
-    out = step.act(p, "output", p.out_shape)
-    return Var(
-        out,
-        step.tape.node(
-            p.name,
-            "AvgPool2DBackward0",
-            [x.fn],
-            [x.buf],
-            allocs(p.name, step.batch, grads),
-            "input",
-        ),
-    )
+    return _one_node(step, p, x, "AvgPool2DBackward0", "input", "input")
 
 
 @rule(L.Tanh)
 def _tanh(step: Step, p: L.Placed, x: Var) -> Var:
-    grads = [("grad_input", p.in_shape, Category.TEMPORARY)]
-    out = step.act(p, "output", p.out_shape)
-    return Var(
-        out,
-        step.tape.node(
-            p.name,
-            "TanhBackward0",
-            [x.fn],
-            [out],
-            allocs(p.name, step.batch, grads),
-            "output, for 1 - tanh^2",
-        ),
-    )
+    return _one_node(step, p, x, "TanhBackward0", "output", "output, for 1 - tanh^2")
 
 
 @rule(L.Softmax)
 def _softmax(step: Step, p: L.Placed, x: Var) -> Var:
-    grads = [("grad_input", p.in_shape, Category.TEMPORARY)]
-    out = step.act(p, "output", p.out_shape)
-    return Var(
-        out,
-        step.tape.node(
-            p.name, "SoftmaxBackward0", [x.fn], [out], allocs(p.name, step.batch, grads), "output"
-        ),
-    )
+    return _one_node(step, p, x, "SoftmaxBackward0", "output", "output")
 
 
 @rule(L.BatchNorm2d)
