@@ -29,6 +29,7 @@ def exit_code(error: BaseException, debug: bool) -> int:
         error_line("aborted")
         return 1
     if isinstance(error, KeyboardInterrupt):
+        error_line("interrupted")
         return INTERRUPTED
     if isinstance(error, typer.TyperException):
         # typer's (vendored click's) usage errors derive from typer's public TyperException;

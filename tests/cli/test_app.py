@@ -143,3 +143,13 @@ def test_no_private_typer_or_click_module_is_imported() -> None:
         names = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         names |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         assert not {m for m in names if m.startswith(("typer._", "click"))}, path.name
+
+
+def test_ctrl_c_is_one_line_and_exit_130(cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    importlib.import_module("alexprof.report.views")  # binds count before the patch (above)
+    monkeypatch.setattr("alexprof.counting.analysis.count", interrupted)
+    r = cli("params")
+    assert (r.code, r.out, r.err) == (130, "", "alexprof: error: interrupted\n")
