@@ -56,7 +56,9 @@ class Convention:
     def backward_macs(self, placed: Placed, cost: Cost) -> int:
         if cost.backward_macs is not None:
             return cost.backward_macs
-        grads = cost.macs * ((1 if placed.input_needs_grad else 0) + (1 if cost.weights else 0))
+        grad_input = cost.macs if cost.grad_input_macs is None else cost.grad_input_macs
+        grads = (grad_input if placed.input_needs_grad else 0) + (cost.macs if cost.weights else 0)
+        grads += cost.grad_operand_macs
         if self.bias and cost.bias:
             grads += cost.bias_adds  # d(bias) sums grad_out over positions
         if type(placed.layer) in self.elementwise:

@@ -31,19 +31,44 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from alexprof.nets import (
+    ELU,
+    GELU,
     AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
+    Add,
     AvgPool2d,
     BatchNorm2d,
+    Cat,
+    ChannelShuffle,
+    Contiguous,
     Conv2d,
     Dropout,
     Flatten,
+    GroupNorm,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    Identity,
     Layer,
+    LayerNorm,
+    LayerScale,
+    LeakyReLU,
     Linear,
     LocalResponseNorm,
+    MatMul,
     MaxPool2d,
+    Mean,
+    Mul,
+    Permute,
     ReLU,
+    ReLU6,
+    Reshape,
+    ScaledDotProductAttention,
     Shape,
+    Sigmoid,
+    SiLU,
     Softmax,
+    StochasticDepth,
     Tanh,
     Unsupported,
 )
@@ -61,6 +86,8 @@ class Cost:
     bias_adds: int = 0
     elements: int = 0
     backward_macs: int | None = None  # measured, for layers alexprof does not model
+    grad_input_macs: int | None = None  # MACs of the input's gradient (None: ``macs``)
+    grad_operand_macs: int = 0  # MACs of the other operands' gradients (matmul, attention)
 
 
 L = TypeVar("L", bound=Layer)
@@ -88,11 +115,12 @@ def conv2d_cost(d: Conv2d, in_shape: Shape, out_shape: Shape) -> Cost:
 @formula(Linear)
 def linear_cost(d: Linear, in_shape: Shape, out_shape: Shape) -> Cost:
     weights, bias = weights_and_bias(d)  # in * out, and out
+    positions = math.prod(in_shape[:-1])  # 1 for a vector; H*W for a channels-last map
     return Cost(
         weights=weights,
         bias=bias,
-        macs=weights,  # every weight multiplies one input once
-        bias_adds=d.out_features if d.bias else 0,
+        macs=positions * weights,  # every weight multiplies one input per position
+        bias_adds=math.prod(out_shape) if d.bias else 0,
     )
 
 
@@ -100,8 +128,22 @@ def _activation_cost(d: Layer, in_shape: Shape, out_shape: Shape) -> Cost:
     return Cost(elements=math.prod(out_shape))
 
 
-formula(ReLU)(_activation_cost)
-formula(Tanh)(_activation_cost)
+for _kind in (
+    ReLU,
+    Tanh,
+    ReLU6,
+    Hardtanh,
+    Hardswish,
+    Hardsigmoid,
+    SiLU,
+    Sigmoid,
+    GELU,
+    LeakyReLU,
+    ELU,
+    Add,  # elements of the (broadcast) result, as ptflops' torch.add / Tensor.mul count
+    Mul,
+):
+    formula(_kind)(_activation_cost)
 
 
 @formula(Unsupported)
@@ -119,6 +161,7 @@ def _pool_cost(d: Layer, in_shape: Shape, out_shape: Shape) -> Cost:
 formula(MaxPool2d)(_pool_cost)
 formula(AvgPool2d)(_pool_cost)
 formula(AdaptiveAvgPool2d)(_pool_cost)
+formula(AdaptiveMaxPool2d)(_pool_cost)
 
 
 @formula(BatchNorm2d)
@@ -127,9 +170,66 @@ def batchnorm_cost(d: BatchNorm2d, in_shape: Shape, out_shape: Shape) -> Cost:
     return Cost(weights=weights, bias=bias, elements=math.prod(in_shape) * (2 if d.affine else 1))
 
 
+@formula(LayerNorm)
+def layernorm_cost(d: LayerNorm, in_shape: Shape, out_shape: Shape) -> Cost:
+    """ptflops' norm hook doubles its input elements only when the module has an
+    ``affine`` attribute, which ``nn.LayerNorm`` lacks (it is ``elementwise_affine``)."""
+    weights, bias = weights_and_bias(d)  # prod(normalized_shape) each when affine
+    return Cost(weights=weights, bias=bias, elements=math.prod(in_shape))
+
+
+@formula(GroupNorm)
+def groupnorm_cost(d: GroupNorm, in_shape: Shape, out_shape: Shape) -> Cost:
+    weights, bias = weights_and_bias(d)  # C and C when affine
+    return Cost(weights=weights, bias=bias, elements=math.prod(in_shape) * (2 if d.affine else 1))
+
+
+@formula(LayerScale)
+def layerscale_cost(d: LayerScale, in_shape: Shape, out_shape: Shape) -> Cost:
+    weights, _ = weights_and_bias(d)  # gamma
+    return Cost(weights=weights, elements=math.prod(out_shape))
+
+
+@formula(MatMul)
+def matmul_cost(d: MatMul, in_shape: Shape, out_shape: Shape) -> Cost:
+    """``(..., n, k) @ (..., k, m)``: ``k`` MACs per output element; the backward
+    computes both operands' gradients, each as many MACs again."""
+    macs = math.prod(out_shape) * in_shape[-1]
+    return Cost(macs=macs, grad_operand_macs=macs)
+
+
+@formula(ScaledDotProductAttention)
+def attention_cost(d: ScaledDotProductAttention, in_shape: Shape, out_shape: Shape) -> Cost:
+    """Scores ``q @ k^T`` (L*S*E per head) and their product with the values (L*S*Ev),
+    as FlopCounterMode's attention formula and the math decomposition's two bmms count.
+    Backward: grad q (L*S*E) is the input's; grad k (L*S*E), grad v and the scores'
+    gradient (L*S*Ev each) are the operands'."""
+    heads = math.prod(out_shape[:-2])
+    length, e = in_shape[-2], in_shape[-1]
+    s, ev = d.key[-2], d.value[-1]
+    return Cost(
+        macs=heads * length * s * (e + ev),
+        grad_input_macs=heads * length * s * e,
+        grad_operand_macs=heads * length * s * (e + 2 * ev),
+    )
+
+
 def _free(d: Layer, in_shape: Shape, out_shape: Shape) -> Cost:
     return Cost()
 
 
-for _kind in (Dropout, Flatten, Softmax, LocalResponseNorm):
+for _kind in (
+    Dropout,
+    Flatten,
+    Softmax,
+    LocalResponseNorm,
+    Identity,
+    StochasticDepth,
+    Cat,
+    Mean,
+    Reshape,
+    Permute,
+    Contiguous,
+    ChannelShuffle,
+):
     formula(_kind)(_free)

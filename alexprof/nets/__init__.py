@@ -11,6 +11,22 @@ never torch (a user's module is loaded by :mod:`alexprof.torchside`, lazily).
 from __future__ import annotations
 
 from alexprof.nets.composites import Composite, Parallel, Sequential, Side
+from alexprof.nets.elementwise import (
+    ELU,
+    GELU,
+    GroupNorm,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    Identity,
+    LayerNorm,
+    LayerScale,
+    LeakyReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    StochasticDepth,
+)
 from alexprof.nets.layers import (
     BatchNorm2d,
     Conv2d,
@@ -25,16 +41,35 @@ from alexprof.nets.layers import (
     Unsupported,
 )
 from alexprof.nets.params import has_params, parameter_shapes, split_weights_bias
-from alexprof.nets.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from alexprof.nets.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 from alexprof.nets.shapes import ROOT, Pair, Shape, conv_out, fmt_shape, pair, window_out
+from alexprof.nets.tensorops import (
+    Add,
+    Cat,
+    ChannelShuffle,
+    Contiguous,
+    MatMul,
+    Mean,
+    Mul,
+    Permute,
+    Reshape,
+    ScaledDotProductAttention,
+)
 from alexprof.nets.walk import Enter, Event, Exit, Form, Placed, row_name, traverse, walk
 
 __all__ = [
+    "ELU",
+    "GELU",
     "ROOT",
     "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d",
+    "Add",
     "AvgPool2d",
     "BatchNorm2d",
+    "Cat",
+    "ChannelShuffle",
     "Composite",
+    "Contiguous",
     "Conv2d",
     "Dropout",
     "Enter",
@@ -42,18 +77,36 @@ __all__ = [
     "Exit",
     "Flatten",
     "Form",
+    "GroupNorm",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
+    "Identity",
     "Layer",
+    "LayerNorm",
+    "LayerScale",
+    "LeakyReLU",
     "Linear",
     "LocalResponseNorm",
+    "MatMul",
     "MaxPool2d",
+    "Mean",
+    "Mul",
     "Pair",
     "Parallel",
+    "Permute",
     "Placed",
     "ReLU",
+    "ReLU6",
+    "Reshape",
+    "ScaledDotProductAttention",
     "Sequential",
     "Shape",
+    "SiLU",
     "Side",
+    "Sigmoid",
     "Softmax",
+    "StochasticDepth",
     "Tanh",
     "Unsupported",
     "conv_out",

@@ -1,15 +1,33 @@
 """Every descriptor kind alexprof models, listed once.  No torch import.
 
-This is the vocabulary of spec files (``type = "Conv2d"``) and the list that
-``tests/test_kinds.py`` checks every registry against: a kind added here needs a
-cost formula, a memory rule, a torch builder and extraction, parameter shapes and
-ptflops' behaviour (composites and :class:`~alexprof.nets.layers.Unsupported` are
-exempt where stated there).
+``LEAVES`` are the vocabulary of spec files (``type = "Conv2d"``): one input, one
+output.  ``RECORDED`` take a second tensor (a residual add, a concatenation, a matrix
+product, attention); they are read from a user's ``forward`` only (the zoo merges
+branches with :class:`~alexprof.nets.composites.Parallel`).  ``tests/test_kinds.py``
+checks every registry against these lists: a kind added here needs a cost formula, a
+memory rule, a torch builder and extraction, parameter shapes and ptflops' behaviour
+(exemptions are stated there).
 """
 
 from __future__ import annotations
 
 from alexprof.nets.composites import Parallel, Sequential, Side
+from alexprof.nets.elementwise import (
+    ELU,
+    GELU,
+    GroupNorm,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    Identity,
+    LayerNorm,
+    LayerScale,
+    LeakyReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    StochasticDepth,
+)
 from alexprof.nets.layers import (
     BatchNorm2d,
     Conv2d,
@@ -22,7 +40,19 @@ from alexprof.nets.layers import (
     Softmax,
     Tanh,
 )
-from alexprof.nets.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from alexprof.nets.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
+from alexprof.nets.tensorops import (
+    Add,
+    Cat,
+    ChannelShuffle,
+    Contiguous,
+    MatMul,
+    Mean,
+    Mul,
+    Permute,
+    Reshape,
+    ScaledDotProductAttention,
+)
 
 LEAVES: tuple[type[Layer], ...] = (
     Conv2d,
@@ -37,6 +67,27 @@ LEAVES: tuple[type[Layer], ...] = (
     Softmax,
     BatchNorm2d,
     Flatten,
+    ReLU6,
+    Hardtanh,
+    Hardswish,
+    Hardsigmoid,
+    SiLU,
+    Sigmoid,
+    GELU,
+    LeakyReLU,
+    ELU,
+    Identity,
+    StochasticDepth,
+    LayerScale,
+    LayerNorm,
+    GroupNorm,
+    AdaptiveMaxPool2d,
+    Mean,
+    Reshape,
+    Permute,
+    Contiguous,
+    ChannelShuffle,
 )
+RECORDED: tuple[type[Layer], ...] = (Add, Mul, Cat, MatMul, ScaledDotProductAttention)
 COMPOSITES: tuple[type[Layer], ...] = (Sequential, Parallel, Side)
 KINDS: dict[str, type[Layer]] = {cls.kind: cls for cls in LEAVES + COMPOSITES}

@@ -125,13 +125,13 @@ class Linear(Layer):
         positive(self.name, in_features=self.in_features, out_features=self.out_features)
 
     def output_shape(self, in_shape: Shape) -> Shape:
-        need_rank(self, in_shape, 1)
-        if in_shape[0] != self.in_features:
+        """Any rank: the last dim holds the features (ConvNeXt's Linear on ``(H, W, C)``)."""
+        if not in_shape or in_shape[-1] != self.in_features:
             raise ShapeError(
-                f"layer {self.name!r} (Linear) expects {self.in_features} input features, "
-                f"got {in_shape[0]}"
+                f"layer {self.name!r} (Linear) expects {self.in_features} input features "
+                f"in its last dim, got {fmt_shape(in_shape)}"
             )
-        return (self.out_features,)
+        return (*in_shape[:-1], self.out_features)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from alexprof.nets.elementwise import (
+    ELU,
+    GELU,
+    GroupNorm,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    Identity,
+    LayerNorm,
+    LayerScale,
+    LeakyReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    StochasticDepth,
+)
 from alexprof.nets.layers import (
     BatchNorm2d,
     Conv2d,
@@ -29,8 +45,20 @@ from alexprof.nets.layers import (
     Tanh,
     Unsupported,
 )
-from alexprof.nets.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from alexprof.nets.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 from alexprof.nets.shapes import Shape
+from alexprof.nets.tensorops import (
+    Add,
+    Cat,
+    ChannelShuffle,
+    Contiguous,
+    MatMul,
+    Mean,
+    Mul,
+    Permute,
+    Reshape,
+    ScaledDotProductAttention,
+)
 from alexprof.registry import ByType
 from alexprof.vocab import Vocab
 
@@ -91,6 +119,32 @@ def _batchnorm(d: BatchNorm2d) -> tuple[ModuleTensor, ...]:
     return affine + stats
 
 
+@tensors(LayerNorm)
+def _layernorm(d: LayerNorm) -> tuple[ModuleTensor, ...]:
+    if not d.elementwise_affine:
+        return ()
+    weight = ModuleTensor("weight", d.normalized_shape)
+    return (weight, ModuleTensor("bias", d.normalized_shape)) if d.bias else (weight,)
+
+
+@tensors(GroupNorm)
+def _groupnorm(d: GroupNorm) -> tuple[ModuleTensor, ...]:
+    c = (d.num_channels,)
+    return (ModuleTensor("weight", c), ModuleTensor("bias", c)) if d.affine else ()
+
+
+@tensors(LayerScale)
+def _layerscale(d: LayerScale) -> tuple[ModuleTensor, ...]:
+    return (ModuleTensor("gamma", d.shape),)
+
+
+NO_TENSORS: tuple[type[Layer], ...] = (
+    ReLU6, Hardtanh, Hardswish, Hardsigmoid, SiLU, Sigmoid, GELU, LeakyReLU, ELU, Identity,
+    StochasticDepth, AdaptiveMaxPool2d, Add, Mul, Cat, Mean, Reshape, Permute, Contiguous,
+    ChannelShuffle, MatMul, ScaledDotProductAttention,
+)  # fmt: skip
+
+
 def _none(d: Layer) -> tuple[ModuleTensor, ...]:
     return ()
 
@@ -105,6 +159,7 @@ for _kind in (
     Dropout,
     Softmax,
     Flatten,
+    *NO_TENSORS,
 ):
     tensors(_kind)(_none)
 

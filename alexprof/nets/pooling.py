@@ -92,3 +92,20 @@ class AdaptiveAvgPool2d(Layer):
     def output_shape(self, in_shape: Shape) -> Shape:
         need_rank(self, in_shape, 3)
         return spatial(self, in_shape, in_shape[0], self.output_size)
+
+
+@dataclass(frozen=True)
+class AdaptiveMaxPool2d(Layer):
+    """Global (or adaptive) max pooling to ``output_size``; ``return_indices`` is not modelled."""
+
+    output_size: Pair = (1, 1)
+    kind: ClassVar[str] = "AdaptiveMaxPool2d"
+
+    def __post_init__(self) -> None:
+        self._check_name()
+        object.__setattr__(self, "output_size", pair(self.output_size, f"{self.name}.output_size"))
+        positive(self.name, output_size=self.output_size)
+
+    def output_shape(self, in_shape: Shape) -> Shape:
+        need_rank(self, in_shape, 3)
+        return spatial(self, in_shape, in_shape[0], self.output_size)
