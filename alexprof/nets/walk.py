@@ -59,6 +59,8 @@ class Placed:
     input_needs_grad: bool  # does autograd need the gradient w.r.t. this layer's input?
     training_only: bool = False  # inside a Side branch: runs in train mode only
     call: int = 1  # the n-th call of its module (a user's module may call one twice)
+    via: str = ""  # a recorded row: the Python callable its forward called ("torch.Tensor.add",
+    # "operator.add" for ``x + y``, "torch.nn.functional.relu"); "" for a module's own row
 
     @property
     def name(self) -> str:
