@@ -59,8 +59,17 @@ class Placed:
     input_needs_grad: bool  # does autograd need the gradient w.r.t. this layer's input?
     training_only: bool = False  # inside a Side branch: runs in train mode only
     call: int = 1  # the n-th call of its module (a user's module may call one twice)
-    via: str = ""  # a recorded row: the Python callable its forward called ("torch.Tensor.add",
-    # "operator.add" for ``x + y``, "torch.nn.functional.relu"); "" for a module's own row
+    op: str = ""  # a functional call recorded from a forward ("add", "cat", "mean"); its
+    # path is then its module's path plus ``.op`` (``layer1.0.add``); "" for a module's row
+    via: str = ""  # with ``op``: the callable the forward called, as ``Tensor.__add__``
+    # (``x + y``), ``Tensor.add``, ``torch.add``, ``F.relu``, ``torch.cat``
+
+    @property
+    def module(self) -> str:
+        """The dotted name of the torch module whose forward ran this row ("" = root)."""
+        if not self.op:
+            return self.path
+        return self.path[: len(self.path) - len(self.op)].rstrip(".")
 
     @property
     def name(self) -> str:
