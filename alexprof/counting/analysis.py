@@ -48,6 +48,8 @@ def count(
                 flops=2 * macs,
                 flops_backward=2 * conv.backward_macs(placed, cost) * batch if runs else 0,
                 call=placed.call,
+                module=placed.module,
+                via=placed.via,
             )
         )
     return Report(net.name, shape, batch, conv.name, tuple(rows))

@@ -71,6 +71,7 @@ from alexprof.nets import (
     StochasticDepth,
     Tanh,
     Unsupported,
+    View,
 )
 from alexprof.nets.params import weights_and_bias
 from alexprof.registry import ByType
@@ -231,5 +232,6 @@ for _kind in (
     Permute,
     Contiguous,
     ChannelShuffle,
+    View,
 ):
     formula(_kind)(_free)

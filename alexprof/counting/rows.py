@@ -31,6 +31,8 @@ class LayerRow:
     flops: int | None = None  # 2 * macs
     flops_backward: int | None = None  # 2 * backward MACs, whole batch
     call: int = 1  # the n-th call of its module: one row per call, parameters on the first
+    module: str | None = None  # the torch module whose forward ran it (None: ``path``)
+    via: str = ""  # a functional row: the callable its forward called (``torch.cat``)
 
     @property
     def name(self) -> str:
@@ -40,6 +42,8 @@ class LayerRow:
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {key: getattr(self, key) for key in ROW_FIELDS}
         out["input_shape"] = list(self.input_shape)
+        if self.via:
+            out["module"], out["via"] = self.module, self.via
         out["output_shape"] = list(self.output_shape)
         return out
 
@@ -97,3 +101,4 @@ class Measured:
     per_layer: dict[str, dict[str, int]]
     total: int | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    unprinted: frozenset[str] = frozenset()  # modules the peer prints no line for (ptflops)

@@ -54,6 +54,7 @@ from alexprof.nets.tensorops import (
     Permute,
     Reshape,
     ScaledDotProductAttention,
+    View,
 )
 from alexprof.nets.walk import Enter, Event, Exit, Form, Placed, row_name, traverse, walk
 
@@ -109,6 +110,7 @@ __all__ = [
     "StochasticDepth",
     "Tanh",
     "Unsupported",
+    "View",
     "conv_out",
     "fmt_shape",
     "has_params",

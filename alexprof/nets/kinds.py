@@ -52,6 +52,7 @@ from alexprof.nets.tensorops import (
     Permute,
     Reshape,
     ScaledDotProductAttention,
+    View,
 )
 
 LEAVES: tuple[type[Layer], ...] = (
@@ -88,6 +89,6 @@ LEAVES: tuple[type[Layer], ...] = (
     Contiguous,
     ChannelShuffle,
 )
-RECORDED: tuple[type[Layer], ...] = (Add, Mul, Cat, MatMul, ScaledDotProductAttention)
+RECORDED: tuple[type[Layer], ...] = (Add, Mul, Cat, MatMul, ScaledDotProductAttention, View)
 COMPOSITES: tuple[type[Layer], ...] = (Sequential, Parallel, Side)
 KINDS: dict[str, type[Layer]] = {cls.kind: cls for cls in LEAVES + COMPOSITES}

@@ -58,6 +58,7 @@ from alexprof.nets.tensorops import (
     Permute,
     Reshape,
     ScaledDotProductAttention,
+    View,
 )
 from alexprof.registry import ByType
 from alexprof.vocab import Vocab
@@ -141,7 +142,7 @@ def _layerscale(d: LayerScale) -> tuple[ModuleTensor, ...]:
 NO_TENSORS: tuple[type[Layer], ...] = (
     ReLU6, Hardtanh, Hardswish, Hardsigmoid, SiLU, Sigmoid, GELU, LeakyReLU, ELU, Identity,
     StochasticDepth, AdaptiveMaxPool2d, Add, Mul, Cat, Mean, Reshape, Permute, Contiguous,
-    ChannelShuffle, MatMul, ScaledDotProductAttention,
+    ChannelShuffle, MatMul, ScaledDotProductAttention, View,
 )  # fmt: skip
 
 

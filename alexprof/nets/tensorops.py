@@ -239,3 +239,20 @@ class ScaledDotProductAttention(Layer):
             )
         batch = broadcast(self, in_shape[:-2], self.key[:-2])
         return (*batch, in_shape[-2], self.value[-1])
+
+
+@dataclass(frozen=True)
+class View(Layer):
+    """A view of part or all of the input, of per-sample ``shape``: indexing, ``chunk`` /
+    ``split`` / ``unbind`` pieces (the first piece's shape), ``narrow``, ``select``,
+    ``expand``, ``detach``.  No FLOPs, no storage of its own."""
+
+    shape: Shape = ()
+    kind: ClassVar[str] = "View"
+
+    def __post_init__(self) -> None:
+        self._check_name()
+        object.__setattr__(self, "shape", tuple(self.shape))
+
+    def output_shape(self, in_shape: Shape) -> Shape:
+        return self.shape

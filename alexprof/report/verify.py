@@ -73,6 +73,7 @@ class Verification:
     input_shape: Shape
     batch: int
     checks: tuple[Check, ...]
+    notes: tuple[str, ...] = ()  # what a peer could not show, and why (not failures)
 
     @property
     def failed(self) -> tuple[Check, ...]:
@@ -145,26 +146,39 @@ def verify(net: Net, input_shape: Shape, batch: int, measured: dict[str, Measure
         report = count(net, input_shape, batch, peer.convention)
         check = _CHECKERS[source]
         checks += check(report, placed, result, batch, peer.fields)
-    return Verification(net.name, input_shape, batch, tuple(checks))
+    notes = tuple(note for result in measured.values() for note in result.notes)
+    return Verification(net.name, input_shape, batch, tuple(checks), notes)
 
 
 Checker = Callable[[Report, dict[str, Placed], Measured, int, tuple[str, ...]], list[Check]]
 
 
+def _groups(report: Report, placed: dict[str, Placed], source: str) -> dict[str, list[str]]:
+    """Row names by the unit a peer counts: torch's numel per module (a functional row
+    counts toward the module whose forward ran it); FLOPs per module or functional op,
+    the calls of a module called more than once (``relu``, ``relu#2``) summed.  ptflops
+    prints a line per hooked module only, so functional rows go to its total alone."""
+    groups: dict[str, list[str]] = {}
+    for row in report.rows:
+        p = placed[row.name]
+        if p.op and source in ("ptflops", "aten"):
+            continue
+        groups.setdefault(p.module if source == "torch" else row.path, []).append(row.name)
+    return groups
+
+
 def _per_layer(
     report: Report, placed: dict[str, Placed], result: Measured, batch: int, fields: tuple[str, ...]
 ) -> list[Check]:
-    """One check per torch module and field; the calls of a module called more than
-    once (``relu``, ``relu#2``) are summed, as the peers count per module."""
-    groups: dict[str, list[str]] = {}
-    for row in report.rows:
-        groups.setdefault(row.path, []).append(row.name)
+    """One check per torch module (or functional op) and field."""
     rows = {row.name: row for row in report.rows}
     checks = []
-    for path, names in groups.items():
+    for path, names in _groups(report, placed, result.source).items():
         module = row_name(path)
         odd = any(_unsupported(placed[n]) for n in names)
         got = result.per_layer.get(path)
+        if got is None and path in result.unprinted:
+            continue  # ptflops cannot print this module's line: checked in its total
         if got is None:  # absent from the peer's output: never read as a measured 0
             peer_gap = odd and result.source in ("ptflops", "aten")
             status, why = (
@@ -286,7 +300,7 @@ def _aten(
     way (a root module's own functional calls have no child, so only the total has them)."""
     tops: dict[str, tuple[int, bool]] = {}
     for row in report.rows:
-        top = row.path.split(".", 1)[0]
+        top = placed[row.name].module.split(".", 1)[0]
         if top:  # not the root's own row
             macs, odd = tops.get(top, (0, False))
             tops[top] = (macs + (row.macs or 0), odd or _unsupported(placed[row.name]))

@@ -162,9 +162,11 @@ def add_verification(table: Table, report: Report, verification: Verification) -
     sources = sorted({c.source for c in verification.checks}, key=list(SOURCES).index)
     table.columns += [Column.token(s) for s in sources]  # one mark per row and source
     for row, cells in zip(report.rows, table.rows):
-        module = row_name(row.path)
+        path = row_name(row.path)
+        module = row_name(row.path if row.module is None else row.module)
         top = module.split(".", 1)[0]
-        cells += [mark(verification.status(module if s != "aten" else top, s)) for s in sources]
+        where = {"torch": module, "aten": top}
+        cells += [mark(verification.status(where.get(s, path), s)) for s in sources]
     if table.total:
         table.total += [mark(verification.status(TOTAL, s)) for s in sources]
     table.footer.append(
@@ -177,6 +179,7 @@ def add_verification(table: Table, report: Report, verification: Verification) -
     for reason, checks in verification.reasons().items():
         where = ", ".join(f"{c.layer} {c.field} {c.measured - c.analytic:+,}" for c in checks)
         table.footer.append(f"{checks[0].status.mark} {where}: {reason}.")
+    table.footer += [f"{note}." for note in verification.notes]
     failed = verification.failed
     unmodelled = sum(c.status is CheckStatus.UNMODELLED for c in verification.checks)
     table.footer.append(
@@ -191,6 +194,7 @@ def verification_json(v: Verification) -> dict[str, Any]:
     return {
         "passed": not v.failed,
         "sources": {s: SOURCES[s].description for s in sorted({c.source for c in v.checks})},
+        **({"notes": list(v.notes)} if v.notes else {}),
         "checks": [
             {
                 "layer": c.layer,

@@ -18,11 +18,13 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
+from typing import Any
 
 from alexprof.counting.rows import Measured
 from alexprof.errors import UsageError
 from alexprof.nets import Sequential, Shape, split_weights_bias
 from alexprof.nets.net import Net
+from alexprof.torchside import quirks
 from alexprof.torchside.bridge import leaf_modules, module_of
 
 
@@ -51,9 +53,13 @@ def measure_flopcounter(net: Net, input_shape: Shape, batch: int) -> Measured:
     from alexprof.torchside.replay import replay_counts, step_total
 
     total = step_total(module_of(net, "meta"), input_shape, batch)
-    counts = replay_counts(
-        module_of(net, "meta"), input_shape, batch, own=getattr(net, "factory", None) is not None
-    )
+    factory = getattr(net, "factory", None)
+    if factory is not None:  # a user's module: its own forward, each call charged its FLOPs
+        from alexprof.torchside.extract import measured_flops
+
+        counts = measured_flops(factory, input_shape, batch)
+    else:
+        counts = replay_counts(module_of(net, "meta"), input_shape, batch, own=False)
     per_layer = {name: {"flops": f, "flops_backward": b} for name, (f, b) in counts.items()}
     return Measured("flopcounter", per_layer, total)
 
@@ -88,6 +94,7 @@ def measure_ptflops(net: Net, input_shape: Shape, batch: int) -> Measured:
     )
     if total is None:
         raise UsageError("ptflops failed on this network (its message is above)")
+    unprinted = _unprinted(module)
     per_layer: dict[str, dict[str, int]] = {}
     stack: list[tuple[int, str]] = []
     for line in text.getvalue().splitlines():
@@ -101,7 +108,22 @@ def measure_ptflops(net: Net, input_shape: Shape, batch: int) -> Measured:
         stack.append((depth, match["name"]))
         if dotted in leaves and match["macs"] is not None:
             per_layer[dotted] = {"macs": round(float(match["macs"])) * batch}
-    return Measured("ptflops", per_layer, int(total) * batch)
+    notes = ()
+    if unprinted:
+        notes = (f"{quirks.PTFLOPS_REPR}: {', '.join(sorted(unprinted))}",)
+    return Measured("ptflops", per_layer, int(total) * batch, notes, frozenset(unprinted))
+
+
+def _unprinted(module: Any) -> set[str]:
+    """Modules inside one whose class defines its own ``__repr__``: ptflops prints that
+    module through it, so no line of theirs appears (timm's SelectAdaptivePool2d)."""
+    from torch import nn
+
+    hidden: set[str] = set()
+    for name, mod in module.named_modules():
+        if name and type(mod).__repr__ is not nn.Module.__repr__:
+            hidden |= {f"{name}.{sub}" for sub, _ in mod.named_modules() if sub}
+    return hidden
 
 
 def measure_ptflops_aten(net: Net, input_shape: Shape, batch: int) -> Measured:

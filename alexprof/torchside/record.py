@@ -1,243 +1,390 @@
-"""torch.nn.Module -> placed leaves, by running it on the meta device.
+"""torch.nn.Module -> the calls its forward makes, recorded on the meta device.
 
-One forward pass in train mode, with hooks on every module, records each call
-of a leaf module in order (its input and output shapes, whether its input
-needs a gradient) and the aten ops each non-leaf module runs itself (its
-functional calls).  A second pass in eval mode tells which leaves run only in
-training.  Leaves of a kind alexprof models become descriptors; everything
-else becomes an :class:`~alexprof.nets.Unsupported` row carrying what torch
-measured (``numel`` and FlopCounterMode, see :mod:`alexprof.torchside.measure`), so it is
-never counted as zero silently.  Shapes are per sample: the pass runs a batch
-of :data:`BATCH` and measured FLOPs are divided by it.
+The user's forward runs as the user wrote it: their module, their inputs (one
+tensor of the requested shape), train mode, a batch of at least 2.  Nothing is
+called again with arguments rebuilt by alexprof.  While it runs:
+
+* forward hooks on every module note each module call; a module of a type alexprof
+  models (:func:`~alexprof.torchside.bridge.reader_of`) is a *candidate* row;
+* a ``TorchFunctionMode`` notes every torch call the forward makes on a tensor
+  derived from the input (``x + y``, ``torch.cat``, ``F.relu6``, ``x.mean((2, 3))``,
+  ``x.permute(...)``, and the ``F.conv2d`` inside ``nn.Conv2d``), with the module
+  whose forward made it;
+* a ``TorchDispatchMode`` charges each aten op's FLOPs, by FlopCounterMode's own
+  formulas, to the call running it; every autograd node a call creates is noted,
+  so that in the backward pass each op is charged to the call whose node runs it.
+
+The step is run twice more, shapes only: at a second batch size, which tells each
+tensor's batch dim (and a batch folded into another dim, as attention's
+``B*heads``), and in eval mode, which tells the calls that run only in training.
+:mod:`alexprof.torchside.rows` turns the calls into rows.
 """
 
 from __future__ import annotations
 
+import dis
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves
+from torch.utils._pytree import tree_leaves, tree_map
+from torch.utils.flop_counter import FlopCounterMode
 
-from alexprof import nets as L
-from alexprof.errors import UsageError
-from alexprof.nets import Placed, Shape, row_name, split_weights_bias
+from alexprof.nets import Shape
 from alexprof.torchside.bridge import reader_of
-from alexprof.torchside.replay import replay, spec_of
 
-BATCH = 2  # not 1: BatchNorm in train mode refuses one value per channel
+BATCH = 2  # the counting pass: BatchNorm in train mode refuses one value per channel
+PROBE = 3  # the shapes pass: a dim that follows the batch is its batch dim
+
+# Tensor methods and properties that read metadata: never a row.
+_METADATA = frozenset(
+    "__get__ size dim numel stride is_contiguous __len__ __bool__ __index__ __int__ "
+    "__float__ __format__ __repr__ element_size data_ptr storage_offset is_floating_point "
+    "is_complex __hash__ get_device type __reduce_ex__ tolist item __iter__ __contains__ "
+    "requires_grad_ retain_grad __setstate__ untyped_storage __eq__ __ne__ equal "
+    "has_names __array__ __dlpack__ __deepcopy__".split()
+)
+# Calls that make a new tensor from an input's metadata (its shape, dtype, device).
+_CREATION = frozenset(
+    "new_empty new_zeros new_ones new_full new_tensor zeros_like ones_like empty_like "
+    "full_like rand_like randn_like randint_like".split()
+)
+_TORCH = sys.modules["torch"].__file__.rsplit("/", 1)[0]
+
+
+@dataclass
+class Arg:
+    """A tensor a call took or returned."""
+
+    shape: Shape  # batched, as it ran
+    role: str  # "act" (derived from the input), "param" (a parameter or a view of one), "const"
+    param: Any = None  # the nn.Parameter behind a "param"
+    needs_grad: bool = False
+    bdim: int | None = None  # its batch dim, once the shapes pass has run
+    fold: int = 1  # >1: the batch is folded into ``bdim`` with this many per sample
+    batched: bool = False  # does it follow the batch at all?
+
+    def per_sample(self) -> Shape:
+        if not self.batched or self.bdim is None:
+            return tuple(self.shape)
+        if self.fold > 1:
+            return (*self.shape[: self.bdim], self.fold, *self.shape[self.bdim + 1 :])
+        return (*self.shape[: self.bdim], *self.shape[self.bdim + 1 :])
+
+    def sample_dim(self, dim: int) -> int | None:
+        """A batched dim of this tensor as a per-sample dim (None: the batch dim itself)."""
+        rank = len(self.shape)
+        d = dim % rank if rank else 0
+        if not self.batched or self.bdim is None or self.fold > 1:
+            return d
+        if d == self.bdim:
+            return None
+        return d - 1 if d > self.bdim else d
 
 
 @dataclass
 class Call:
-    name: str  # dotted module name ("" for the root)
-    module: nn.Module
-    in_shape: Shape
-    out_shape: Shape
-    needs_grad: bool
-    single_output: bool
-    spec: Any  # its arguments, for replaying the call alone (see alexprof.torchside.replay)
-    call: int = 1  # the n-th call of this module in the forward
+    """One module call or one torch call of the forward."""
+
+    path: str  # the module: its dotted name ("" = root)
+    op: str  # "" for a module call; else the torch call ("add", "cat", "conv2d", ...)
+    via: str = (
+        ""  # the callable, as ``Tensor.__add__`` / ``Tensor.add`` / ``torch.cat`` / ``F.relu``
+    )
+    module: nn.Module | None = None
+    args: Any = ()  # positional args, tensors as Arg
+    kwargs: Any = None  # keyword args, tensors as Arg
+    outs: list[Arg] = field(default_factory=list)
+    owner: Call | None = None  # the candidate module call it ran inside
+    flops: int = 0  # FlopCounterMode's formulas, forward, whole batch
+    flops_backward: int = 0
+    params: list[nn.Parameter] = field(default_factory=list)  # parameters it used, in order
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.path, self.op)
+
+    def tensors(self) -> list[Arg]:
+        return [a for a in tree_leaves((self.args, self.kwargs)) if isinstance(a, Arg)]
+
+    def first(self) -> Arg | None:
+        """Its input: the first tensor derived from the model's input."""
+        acts = [a for a in self.tensors() if a.role == "act"]
+        return acts[0] if acts else None
 
 
-@dataclass
-class Own:
-    """What a module with children does itself: functional calls (and parameters)."""
+def _names() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for prefix, space in (("torch.", torch), ("F.", F), ("Tensor.", torch.Tensor)):
+        for attr in dir(space):
+            obj = getattr(space, attr, None)
+            if callable(obj):
+                table.setdefault(id(obj), prefix + attr)
+    return table
 
-    ops: list[str] = field(default_factory=list)
-    in_shape: Shape | None = None
-    out_shape: Shape = ()
+
+_VIA = _names()
+_DUNDER = {"add": "__add__", "add_": "__iadd__", "mul": "__mul__", "mul_": "__imul__",
+           "sub": "__sub__", "sub_": "__isub__", "div": "__truediv__", "div_": "__itruediv__",
+           "matmul": "__matmul__", "rsub": "__rsub__"}  # fmt: skip
 
 
-class _OpLog(TorchDispatchMode):
-    """Records the non-view aten ops run while a non-leaf module is innermost."""
+def _operator() -> bool:
+    """Did the user's code reach this call through an operator (``x + y``, ``x @ w``)?"""
+    frame = sys._getframe(2)
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(_TORCH) or frame.f_code.co_filename == __file__
+    ):
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return False
+    return dis.opname[frame.f_code.co_code[frame.f_lasti]] == "BINARY_OP"
 
-    def __init__(self, stack: list[tuple[str, bool]], owns: dict[str, Own]) -> None:
+
+def _via(func: Any, name: str) -> str:
+    if name in _DUNDER and _operator():
+        return f"Tensor.{_DUNDER[name]}"
+    return _VIA.get(id(func), f"{getattr(func, '__module__', '') or ''}.{name}".lstrip("."))
+
+
+def _op_name(name: str) -> str:
+    if name.startswith("__i") and name.endswith("__"):  # __iadd__ -> add_
+        return name[3:-2].replace("truediv", "div") + "_"
+    if name.startswith("__r") and name.endswith("__") and name != "__repr__":
+        return name[3:-2].replace("truediv", "div")
+    if name.startswith("__") and name.endswith("__"):
+        return name[2:-2].replace("truediv", "div")
+    return name
+
+
+class Recorder:
+    """One forward (and backward) of a module on meta, every call noted."""
+
+    def __init__(self, module: nn.Module, count: bool) -> None:
+        self.module, self.count = module, count
+        self.names = {m: n for n, m in module.named_modules()}
+        self.calls: list[Call] = []
+        self.kinds: dict[int, tuple[str, Any]] = {}
+        self.keep: list[torch.Tensor] = []  # so that ids stay unique while recording
+        self.frames: list[tuple[nn.Module, Call | None]] = []
+        self.running: list[Call] = []  # torch calls in progress (innermost last)
+        self.node_owner: dict[Any, Call] = {}
+        self.entered: set[str] = set()  # every module whose forward ran
+        self.stray = [0, 0]  # FLOPs no call ran (forward, backward): shown, never dropped
+        self.counter = FlopCounterMode(display=False)
+
+    # -- tensors ---------------------------------------------------------------------------
+
+    def mark(self, t: torch.Tensor, role: str, param: Any = None) -> None:
+        self.kinds[id(t)] = (role, param)
+        self.keep.append(t)
+
+    def role(self, t: torch.Tensor) -> tuple[str, Any]:
+        if isinstance(t, nn.Parameter):
+            return ("param", t)
+        return self.kinds.get(id(t), ("const", None))
+
+    def arg(self, t: torch.Tensor) -> Arg:
+        role, param = self.role(t)
+        return Arg(tuple(t.shape), role, param, bool(t.requires_grad))
+
+    def wrap(self, tree: Any) -> Any:
+        return tree_map(lambda a: self.arg(a) if isinstance(a, torch.Tensor) else a, tree)
+
+    # -- module hooks ----------------------------------------------------------------------
+
+    def owner(self) -> Call | None:
+        return next((c for _, c in reversed(self.frames) if c is not None), None)
+
+    def pre(self, mod: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.entered.add(self.names[mod])
+        call = None
+        if reader_of(mod) is not None:
+            call = Call(self.names[mod], "", module=mod, owner=self.owner())
+            call.args, call.kwargs = self.wrap(args), self.wrap(kwargs)
+            call.params = list(mod.parameters())
+            self.calls.append(call)
+        self.frames.append((mod, call))
+
+    def post(self, mod: nn.Module, args: Any, kwargs: Any, out: Any) -> None:
+        _, call = self.frames.pop()
+        if call is not None:
+            call.outs = [self.arg(t) for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
+
+    # -- torch calls -----------------------------------------------------------------------
+
+    def function(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        name = getattr(func, "__name__", "")
+        if not self.frames or name in _METADATA:
+            return func(*args, **kwargs)
+        ins = [t for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
+        roles = [self.role(t) for t in ins]
+        if name in _CREATION or not any(r == "act" for r, _ in roles):
+            out = func(*args, **kwargs)  # parameter preprocessing, constants
+            params = [p for r, p in roles if r == "param"]
+            for t in tree_leaves(out):
+                if isinstance(t, torch.Tensor) and id(t) not in self.kinds:
+                    if params and name not in _CREATION:
+                        self.mark(t, "param", params[0])
+                    else:
+                        self.mark(t, "const")
+            return out
+        mod = self.frames[-1][0]
+        call = Call(self.names[mod], _op_name(name), _via(func, name), owner=self.owner())
+        call.args, call.kwargs = self.wrap(args), self.wrap(kwargs)
+        call.params = [p for r, p in roles if r == "param"]
+        self.running.append(call)
+        try:
+            out = func(*args, **kwargs)
+        finally:
+            self.running.pop()
+        outs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
+        if not outs:
+            return out
+        for t in outs:
+            self.mark(t, "act")
+        call.outs = [self.arg(t) for t in outs]
+        self.calls.append(call)
+        if self.count:
+            self.claim(call, outs)
+        return out
+
+    def claim(self, call: Call, outs: list[torch.Tensor]) -> None:
+        """Every autograd node this call created is its own (the graph is walked from
+        its outputs down to nodes that earlier calls created)."""
+        todo = [t.grad_fn for t in outs if t.grad_fn is not None]
+        while todo:
+            node = todo.pop()
+            if node is None or node in self.node_owner:
+                continue
+            self.node_owner[node] = call
+            todo += [f for f, _ in node.next_functions if f is not None]
+
+    def aten(self, func: Any, args: Any, kwargs: Any, out: Any, backward: bool) -> None:
+        packet = func._overloadpacket
+        if packet not in self.counter.flop_registry:
+            return
+        flops = int(self.counter.flop_registry[packet](*args, **kwargs, out_val=out))
+        if backward:
+            owner = self.node_owner.get(torch._C._current_autograd_node())
+            if owner is None:
+                self.stray[1] += flops
+            else:
+                owner.flops_backward += flops
+        elif self.running:
+            self.running[-1].flops += flops
+        elif (holder := self.owner()) is not None:
+            holder.flops += flops
+        else:
+            self.stray[0] += flops
+
+
+class _Functions(TorchFunctionMode):
+    def __init__(self, recorder: Recorder) -> None:
         super().__init__()
-        self.stack, self.owns = stack, owns
+        self.recorder = recorder
 
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        return self.recorder.function(func, args, kwargs or {})
+
+
+class _Aten(TorchDispatchMode):
+    def __init__(self, recorder: Recorder) -> None:
+        super().__init__()
+        self.recorder, self.backward = recorder, False
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
         out = func(*args, **(kwargs or {}))
-        if self.stack and not self.stack[-1][1] and not func.is_view:
-            own = self.owns.setdefault(self.stack[-1][0], Own())
-            op = func._overloadpacket.__name__
-            if op not in own.ops:
-                own.ops.append(op)
-            first = next((a for a in tree_leaves(args) if isinstance(a, torch.Tensor)), None)
-            if own.in_shape is None and first is not None:
-                own.in_shape = tuple(first.shape[1:])
-            last = next((o for o in tree_leaves(out) if isinstance(o, torch.Tensor)), None)
-            own.out_shape = tuple(last.shape[1:]) if last is not None else own.out_shape
+        self.recorder.aten(func, args, kwargs or {}, out, self.backward)
         return out
 
 
-Event = tuple[str, Any]  # ("leaf", Call) or ("exit", name of a module with children)
+def run(module: nn.Module, input_shape: Shape, batch: int, train: bool, count: bool) -> Recorder:
+    """Run ``module`` once on a meta batch, recording every call (and, with ``count``,
+    the FLOPs of the forward and of the backward from the training loss)."""
+    from alexprof.torchside.replay import training_loss
 
-
-def record(
-    module: nn.Module, input_shape: Shape, train: bool
-) -> tuple[list[Event], dict[str, Own]]:
-    """Run ``module`` once on meta: leaf calls and non-leaf exits in order, own ops."""
+    recorder = Recorder(module, count)
     module.train(train)
-    names = {m: n for n, m in module.named_modules()}
-    leaf = {m: not list(m.children()) for m in names}
-    stack: list[tuple[str, bool]] = []
-    events: list[Event] = []
-    counts: dict[str, int] = {}
-    owns: dict[str, Own] = {}
-
-    def pre(mod: nn.Module, args: tuple[Any, ...]) -> None:
-        stack.append((names[mod], leaf[mod]))
-
-    def post(mod: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> None:
-        stack.pop()
-        name = names[mod]
-        if not leaf[mod]:
-            events.append(("exit", name))
-            return
-        counts[name] = counts.get(name, 0) + 1
-        ins = [a for a in tree_leaves(args) if isinstance(a, torch.Tensor)]
-        outs = [o for o in tree_leaves(out) if isinstance(o, torch.Tensor)]
-        events.append(
-            (
-                "leaf",
-                Call(
-                    name,
-                    mod,
-                    tuple(ins[0].shape[1:]) if ins else (),
-                    tuple(outs[0].shape[1:]) if outs else (),
-                    bool(ins) and ins[0].requires_grad,
-                    isinstance(out, torch.Tensor),
-                    spec_of(args, kwargs),
-                    counts[name],
-                ),
-            )
-        )
-
     hooks = [
         h
-        for m in names
-        for h in (m.register_forward_pre_hook(pre), m.register_forward_hook(post, with_kwargs=True))
+        for m in recorder.names
+        for h in (
+            m.register_forward_pre_hook(recorder.pre, with_kwargs=True),
+            m.register_forward_hook(recorder.post, with_kwargs=True, always_call=True),
+        )
     ]
-    x = torch.empty((BATCH, *input_shape), device="meta")
+    x = torch.empty((batch, *input_shape), device="meta")
+    recorder.mark(x, "act")
+    aten = _Aten(recorder)
     try:
-        with _OpLog(stack, owns):
-            module(x)
+        if count:
+            with aten, _Functions(recorder):
+                out = module(x)
+        else:
+            with _Functions(recorder):
+                out = module(x)
     finally:
         for h in hooks:
             h.remove()
-    return events, owns
+    if count:
+        loss = training_loss(out, module)
+        aten.backward = True
+        with aten:
+            loss.backward()
+    return recorder
 
 
-# --- torch module -> descriptor (each kind's reader: alexprof.torchside.bridge) --------------
+def batch_dims(counted: list[Call], probe: list[Call], batch: int, other: int) -> bool:
+    """Each tensor's batch dim, from the same calls at ``batch`` and ``other``; False
+    when the two passes did not make the same calls."""
+    if [c.key for c in counted] != [c.key for c in probe]:
+        return False
+    for a_call, b_call in zip(counted, probe):
+        for a, b in zip(a_call.tensors() + a_call.outs, b_call.tensors() + b_call.outs):
+            if len(a.shape) != len(b.shape):
+                return False
+            diff = [i for i, (x, y) in enumerate(zip(a.shape, b.shape)) if x != y]
+            if not diff:
+                continue
+            a.batched = True
+            d = diff[0]
+            if (
+                len(diff) == 1
+                and a.shape[d] % BATCH == 0
+                and a.shape[d] * PROBE == b.shape[d] * BATCH
+            ):
+                a.bdim, a.fold = d, a.shape[d] // BATCH
+    return True
 
 
-def descriptor(call: Call) -> L.Layer | None:
-    """The descriptor of a leaf call, or None when alexprof does not model it exactly
-    (an unknown type, or a mapped one whose shape rule disagrees with what ran)."""
-    read = reader_of(call.module)
-    if read is None or not call.single_output:
-        return None
-    name = call.name.rsplit(".", 1)[-1]
-    try:
-        layer = read(call.module, name if name.replace("_", "").isalnum() else "layer")
-        if layer is None or layer.output_shape(call.in_shape) != call.out_shape:
-            return None
-    except UsageError:  # ShapeError included: a per-sample rule that does not fit
-        return None
-    return layer
+def record(
+    module_factory: Any, input_shape: Shape, batch: int = BATCH, eval_keys: bool = True
+) -> tuple[list[Call], set[tuple[str, str, int]], Recorder]:
+    """The calls of one training step at ``batch``, with batch dims resolved, and the
+    (path, op, n-th call) keys that also run in eval mode."""
+    counted = run(module_factory(), input_shape, batch, train=True, count=True)
+    other = PROBE if batch != PROBE else PROBE + 1
+    probe = run(module_factory(), input_shape, other, train=True, count=False)
+    if not batch_dims(counted.calls, probe.calls, batch, other):
+        for call in counted.calls:  # shapes that depend on the batch: assume dim 0
+            for a in call.tensors() + call.outs:
+                a.batched, a.bdim = a.role == "act", 0 if a.role == "act" else None
+    if not eval_keys:
+        return counted.calls, set(), counted
+    evaluated = run(module_factory(), input_shape, batch, train=False, count=False)
+    return counted.calls, numbered(evaluated.calls), counted
 
 
-# --- placed leaves -----------------------------------------------------------------------
-
-
-def own_params(module: nn.Module, recurse: bool) -> tuple[int, int]:
-    """(weights, bias) numel, split as everywhere (:func:`~alexprof.nets.split_weights_bias`)."""
-    named = module.named_parameters(recurse=recurse)
-    return split_weights_bias((key, p.numel()) for key, p in named)
-
-
-def placed_leaves(
-    module: nn.Module, input_shape: Shape, own_flops: dict[str, tuple[int, int]]
-) -> list[Placed]:
-    """Placed leaves of ``module`` (built on meta) in call order.
-
-    ``own_flops`` holds FlopCounterMode's own (forward, backward) FLOPs of the
-    modules with children, for a batch of :data:`BATCH`.
-    """
-    events, owns = record(module, input_shape, train=True)
-    in_eval = {
-        e[1].name if e[0] == "leaf" else e[1] for e in record(module, input_shape, False)[0]
-    } | {""}
-    by_name = dict(module.named_modules())
-    placed: list[Placed] = []
-    seen: set[str] = set()
-    for kind, item in [*events, ("exit", "")]:
-        if kind == "leaf":
-            seen.add(item.name)
-            placed.append(_leaf(item, item.name not in in_eval))
-        elif item not in seen:  # a module with children: its own row, at its first exit
-            seen.add(item)
-            own = _own(
-                item,
-                by_name[item],
-                owns.get(item, Own()),
-                own_flops.get(item, (0, 0)),
-                item not in in_eval,
-            )
-            placed += [own] if own is not None else []
-    return placed + _never_called(by_name, seen)
-
-
-def _never_called(by_name: dict[str, nn.Module], called: set[str]) -> list[Placed]:
-    """Leaves the forward never calls still hold parameters: one row each, no FLOPs."""
-    rows = []
-    for name, mod in by_name.items():
-        weights, bias = own_params(mod, recurse=False)
-        if name in called or list(mod.children()) or not weights + bias:
-            continue
-        layer = L.Unsupported(
-            name.rsplit(".", 1)[-1], f"{type(mod).__name__} never called", (), weights, bias
-        )
-        rows.append(Placed(name, layer, (), (), False))
-    return rows
-
-
-def _leaf(call: Call, training_only: bool) -> Placed:
-    layer = descriptor(call)
-    if layer is None:
-        weights, bias = own_params(call.module, recurse=True)
-        fwd, bwd = replay(call.module, call.spec)
-        layer = L.Unsupported(
-            call.name.rsplit(".", 1)[-1],
-            type(call.module).__name__,
-            call.out_shape,
-            weights,
-            bias,
-            fwd // BATCH,
-            bwd // BATCH,
-        )
-    return Placed(
-        call.name, layer, call.in_shape, call.out_shape, call.needs_grad, training_only, call.call
-    )
-
-
-def _own(
-    name: str, mod: nn.Module, own: Own, flops: tuple[int, int], training_only: bool
-) -> Placed | None:
-    weights, bias = own_params(mod, recurse=False)
-    if not (own.ops or weights or bias or any(flops)):
-        return None
-    label = f"{type(mod).__name__} own: {' '.join(own.ops) or 'parameters'}"
-    layer = L.Unsupported(
-        row_name(name).rsplit(".", 1)[-1],
-        label,
-        own.out_shape,
-        weights,
-        bias,
-        flops[0] // BATCH,
-        flops[1] // BATCH,
-    )
-    return Placed(name, layer, own.in_shape or (), own.out_shape, True, training_only)
+def numbered(calls: list[Call]) -> set[tuple[str, str, int]]:
+    seen: dict[tuple[str, str], int] = {}
+    keys = set()
+    for c in calls:
+        seen[c.key] = seen.get(c.key, 0) + 1
+        keys.add((*c.key, seen[c.key]))
+    return keys

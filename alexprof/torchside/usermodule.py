@@ -60,20 +60,19 @@ def _call(ref: str, factory: Callable[[], Any], meta: bool) -> Any:
 
 def load_module(ref: str, factory: Callable[[], Any], input_shape: Shape) -> Net:
     """Load, build on meta, run once and extract the placed leaves of a user module."""
-    from alexprof.torchside import record as extract
-    from alexprof.torchside.replay import replay_counts
+    from alexprof.torchside.extract import extract
+    from alexprof.torchside.record import BATCH
 
     build = meta_factory(ref, factory)
     try:
-        own = replay_counts(build(), input_shape, extract.BATCH, own=True)
+        leaves = extract(build, input_shape)
         module = build()
-        leaves = extract.placed_leaves(module, input_shape, own)
     except UsageError:
         raise
     except Exception as e:  # the user's forward: any failure is theirs
         raise UsageError(
             f"--model {ref!r}: forward (and backward) on a meta tensor of shape "
-            f"{extract.BATCH}x{fmt_shape(input_shape)} failed: {one_line(e)}"
+            f"{BATCH}x{fmt_shape(input_shape)} failed: {one_line(e)}"
         ) from e
     kind = type(module).__name__
     return Net(

@@ -1,0 +1,186 @@
+"""Recorded calls -> placed rows, each with torch's numbers beside it.
+
+A module of a type alexprof models becomes one row when its descriptor's shape
+rule and parameter count agree with what ran; the torch calls inside it are then
+its own.  Otherwise (a module alexprof does not model, or one whose descriptor does
+not fit) its forward's torch calls become rows, one each, named after the module and
+the op (``layer1.0.add``, ``layer1.0.add#2``), read by :mod:`alexprof.torchside.functional`.
+A call no reader describes is ``unsupported``, carrying the FLOPs FlopCounterMode's
+formulas give it and the parameters it used.  Parameters no row used stay on a
+row of their module (``own parameters``), so totals are exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from alexprof import nets as L
+from alexprof.errors import UsageError
+from alexprof.nets import Placed, Shape, split_weights_bias
+from alexprof.nets.params import weights_and_bias
+from alexprof.torchside import functional
+from alexprof.torchside.bridge import reader_of
+from alexprof.torchside.record import BATCH, Call, Recorder, record
+
+STRAY = "(unattributed)"
+
+
+@dataclass
+class Row:
+    """A row and the calls behind it."""
+
+    path: str
+    op: str
+    via: str
+    layer: L.Layer | None  # None until decided: unsupported
+    call: Call
+    flops: int = 0  # FlopCounterMode's formulas, whole recorded batch
+    flops_backward: int = 0
+
+
+def _leaf_name(path: str) -> str:
+    name = path.rsplit(".", 1)[-1]
+    return name if name and name.replace("_", "").replace("-", "").isalnum() else "layer"
+
+
+def _fits(layer: L.Layer | None, call: Call) -> bool:
+    first = call.first()
+    if layer is None or first is None or len(call.outs) != 1:
+        return False
+    out = call.outs[0]
+    if (first.batched and first.bdim is None) or (out.batched and out.bdim is None):
+        return False
+    try:
+        return layer.output_shape(first.per_sample()) == out.per_sample()
+    except UsageError:  # ShapeError included: a per-sample rule that does not fit
+        return False
+
+
+def _module_row(call: Call) -> L.Layer | None:
+    assert call.module is not None
+    read = reader_of(call.module)
+    first = call.first()
+    if read is None or first is None or first.bdim not in (0, None) or first.fold != 1:
+        return None
+    try:
+        layer = read(call.module, _leaf_name(call.path))
+    except UsageError:
+        return None
+    if not _fits(layer, call) or layer is None:
+        return None
+    numel = sum(p.numel() for p in call.module.parameters())
+    return layer if sum(weights_and_bias(layer)) == numel else None
+
+
+def rows(calls: list[Call]) -> list[Row]:
+    """The rows of a recording, in call order (FLOPs of absorbed calls summed)."""
+    kept: dict[int, Row] = {}
+    out: list[Row] = []
+    for call in calls:
+        holder = call.owner
+        while holder is not None and id(holder) not in kept:
+            holder = holder.owner
+        if holder is not None:  # inside a module that is one row
+            row = kept[id(holder)]
+            row.flops += call.flops
+            row.flops_backward += call.flops_backward
+            if call.op == "":
+                kept[id(call)] = row
+            continue
+        if call.op == "":
+            layer = _module_row(call)
+            if layer is not None:
+                row = Row(call.path, "", "", layer, call, call.flops, call.flops_backward)
+                kept[id(call)] = row
+                out.append(row)
+            continue
+        path = f"{call.path}.{call.op}" if call.path else call.op
+        layer = functional.read(call, _leaf_name(call.op))
+        if not _fits(layer, call):
+            layer = None
+        out.append(Row(path, call.op, call.via, layer, call, call.flops, call.flops_backward))
+    return out
+
+
+def _numbered(items: list[Row]) -> list[int]:
+    seen: dict[str, int] = {}
+    numbers = []
+    for row in items:
+        seen[row.path] = seen.get(row.path, 0) + 1
+        numbers.append(seen[row.path])
+    return numbers
+
+
+def placed(module: nn.Module, recorder: Recorder, in_eval: set[tuple[str, str, int]],
+           calls: list[Call]) -> list[Placed]:  # fmt: skip
+    """Placed rows of a recording: one per row, then parameters no row used."""
+    names = {id(p): n for n, p in module.named_parameters(remove_duplicate=False)}
+    claimed: set[int] = set()
+    result: list[Placed] = []
+    raw_seen: dict[tuple[str, str], int] = {}
+    raw_number = {}
+    for call in calls:
+        raw_seen[call.key] = raw_seen.get(call.key, 0) + 1
+        raw_number[id(call)] = raw_seen[call.key]
+    found = rows(calls)
+    for row, number in zip(found, _numbered(found)):
+        call = row.call
+        params = [p for p in call.params if id(p) not in claimed]
+        claimed |= {id(p) for p in call.params}
+        first = call.first()
+        in_shape = first.per_sample() if first is not None else ()
+        out_shape = call.outs[0].per_sample() if call.outs else ()
+        layer = row.layer
+        if layer is None:
+            weights, bias = split_weights_bias((names.get(id(p), "weight"), p.numel())
+                                               for p in params)  # fmt: skip
+            kind = row.via or type(call.module).__name__
+            layer = L.Unsupported(_leaf_name(row.op or row.path), kind, out_shape, weights, bias,
+                                  row.flops // BATCH, row.flops_backward // BATCH)  # fmt: skip
+        training_only = (call.path, call.op, raw_number[id(call)]) not in in_eval
+        needs_grad = first is not None and first.needs_grad
+        result.append(Placed(row.path, layer, in_shape, out_shape, needs_grad, training_only,
+                             number, row.op, row.via))  # fmt: skip
+    result += _unclaimed(module, claimed, recorder)
+    if any(recorder.stray):  # aten ops no call ran (a forward hook's own ops): never dropped
+        f, b = recorder.stray
+        layer = L.Unsupported("unattributed", "ops outside any call", (), 0, 0, f // BATCH,
+                              b // BATCH)  # fmt: skip
+        result.append(Placed(STRAY, layer, (), (), False))
+    return result
+
+
+def _unclaimed(module: nn.Module, claimed: set[int], recorder: Recorder) -> list[Placed]:
+    """A row per module for the parameters no row used (or never called)."""
+    rows_: list[Placed] = []
+    called = {c.path for c in recorder.calls} | recorder.entered
+    for name, mod in module.named_modules():
+        own = [(k, p) for k, p in mod.named_parameters(recurse=False) if id(p) not in claimed]
+        if not own:
+            continue
+        claimed |= {id(p) for _, p in own}
+        weights, bias = split_weights_bias((k, p.numel()) for k, p in own)
+        why = "own parameters" if name in called else "never called"
+        layer = L.Unsupported(_leaf_name(name), f"{type(mod).__name__} {why}", (), weights, bias)
+        rows_.append(Placed(name, layer, (), (), False))
+    return rows_
+
+
+def extract(factory, input_shape: Shape) -> list[Placed]:  # type: ignore[no-untyped-def]
+    """The placed rows of the module ``factory`` builds (on meta), for one sample."""
+    calls, in_eval, recorder = record(factory, input_shape)
+    return placed(recorder.module, recorder, in_eval, calls)
+
+
+def measured_flops(factory, input_shape: Shape, batch: int) -> dict[str, tuple[int, int]]:  # type: ignore[no-untyped-def]
+    """FlopCounterMode's formulas per row path (calls of one path summed), at ``batch``."""
+    calls, _, recorder = record(factory, input_shape, batch, eval_keys=False)
+    totals: dict[str, tuple[int, int]] = {}
+    if any(recorder.stray):
+        totals[STRAY] = (recorder.stray[0], recorder.stray[1])
+    for row in rows(calls):
+        f, b = totals.get(row.path, (0, 0))
+        totals[row.path] = (f + row.flops, b + row.flops_backward)
+    return totals
