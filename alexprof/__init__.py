@@ -4,8 +4,8 @@ The small public API (none of it imports torch)::
 
     from alexprof import count, load_model, predict
     from alexprof.memory import fit
-    report = count(load_model("alexnet"), batch=32)
-    report.totals()["params"]   # 50844008
+    report = count("alexnet", batch=32)          # or count(model, input_shape=(3, 224, 224))
+    report.totals()["params"]   # 50844008       # for any torch.nn.Module ``model``
     predict(load_model("alexnet"), batch=32, device="cuda").peak   # bytes
 
 Names are loaded on first use, so ``import alexprof.cli`` stays cheap.
@@ -20,9 +20,9 @@ __all__ = ["count", "fit", "load_model", "predict"]
 __version__ = "0.1.0"
 
 _LAZY = {
-    "count": ("alexprof.counting.analysis", "count"),
+    "count": ("alexprof.api", "count"),
     "fit": ("alexprof.memory.fit", "fit"),
-    "load_model": ("alexprof.nets.resolve", "resolve"),
+    "load_model": ("alexprof.api", "load_model"),
     "predict": ("alexprof.memory.predict", "predict"),
 }
 

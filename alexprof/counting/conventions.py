@@ -56,6 +56,8 @@ class Convention:
     def backward_macs(self, placed: Placed, cost: Cost) -> int:
         if cost.backward_macs is not None:
             return cost.backward_macs
+        if not placed.in_backward:  # its output never reaches the loss: autograd skips it
+            return 0
         grad_input = cost.macs if cost.grad_input_macs is None else cost.grad_input_macs
         grads = (grad_input if placed.input_needs_grad else 0) + (cost.macs if cost.weights else 0)
         grads += cost.grad_operand_macs

@@ -129,7 +129,7 @@ def _activation_cost(d: Layer, in_shape: Shape, out_shape: Shape) -> Cost:
     return Cost(elements=math.prod(out_shape))
 
 
-for _kind in (
+for _active in (
     ReLU,
     Tanh,
     ReLU6,
@@ -144,7 +144,7 @@ for _kind in (
     Add,  # elements of the (broadcast) result, as ptflops' torch.add / Tensor.mul count
     Mul,
 ):
-    formula(_kind)(_activation_cost)
+    formula(_active)(_activation_cost)
 
 
 @formula(Unsupported)
@@ -219,7 +219,7 @@ def _free(d: Layer, in_shape: Shape, out_shape: Shape) -> Cost:
     return Cost()
 
 
-for _kind in (
+for _free_kind in (
     Dropout,
     Flatten,
     Softmax,
@@ -234,4 +234,4 @@ for _kind in (
     ChannelShuffle,
     View,
 ):
-    formula(_kind)(_free)
+    formula(_free_kind)(_free)

@@ -59,6 +59,7 @@ class Placed:
     input_needs_grad: bool  # does autograd need the gradient w.r.t. this layer's input?
     training_only: bool = False  # inside a Side branch: runs in train mode only
     call: int = 1  # the n-th call of its module (a user's module may call one twice)
+    in_backward: bool = True  # does the loss depend on its output (so backward runs it)?
     op: str = ""  # a functional call recorded from a forward ("add", "cat", "mean"); its
     # path is then its module's path plus ``.op`` (``layer1.0.add``); "" for a module's row
     via: str = ""  # with ``op``: the callable the forward called, as ``Tensor.__add__``

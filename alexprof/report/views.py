@@ -165,8 +165,8 @@ def add_verification(table: Table, report: Report, verification: Verification) -
         path = row_name(row.path)
         module = row_name(row.path if row.module is None else row.module)
         top = module.split(".", 1)[0]
-        where = {"torch": module, "aten": top}
-        cells += [mark(verification.status(where.get(s, path), s)) for s in sources]
+        keys = {"torch": module, "aten": top}
+        cells += [mark(verification.status(keys.get(s, path), s)) for s in sources]
     if table.total:
         table.total += [mark(verification.status(TOTAL, s)) for s in sources]
     table.footer.append(

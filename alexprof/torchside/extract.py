@@ -13,6 +13,7 @@ row of their module (``own parameters``), so totals are exact.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from torch import nn
 
@@ -38,6 +39,7 @@ class Row:
     call: Call
     flops: int = 0  # FlopCounterMode's formulas, whole recorded batch
     flops_backward: int = 0
+    in_backward: bool = False
 
 
 def _leaf_name(path: str) -> str:
@@ -47,7 +49,9 @@ def _leaf_name(path: str) -> str:
 
 def _fits(layer: L.Layer | None, call: Call) -> bool:
     first = call.first()
-    if layer is None or first is None or len(call.outs) != 1:
+    if layer is None or first is None or not call.outs:
+        return False
+    if len(call.outs) != 1 and not isinstance(layer, L.View):  # chunk/split/unbind: a view
         return False
     out = call.outs[0]
     if (first.batched and first.bdim is None) or (out.batched and out.bdim is None):
@@ -86,6 +90,7 @@ def rows(calls: list[Call]) -> list[Row]:
             row = kept[id(holder)]
             row.flops += call.flops
             row.flops_backward += call.flops_backward
+            row.in_backward = row.in_backward or call.in_backward
             if call.op == "":
                 kept[id(call)] = row
             continue
@@ -100,7 +105,8 @@ def rows(calls: list[Call]) -> list[Row]:
         layer = functional.read(call, _leaf_name(call.op))
         if not _fits(layer, call):
             layer = None
-        out.append(Row(path, call.op, call.via, layer, call, call.flops, call.flops_backward))
+        out.append(Row(path, call.op, call.via, layer, call, call.flops, call.flops_backward,
+                       call.in_backward))  # fmt: skip
     return out
 
 
@@ -142,7 +148,7 @@ def placed(module: nn.Module, recorder: Recorder, in_eval: set[tuple[str, str, i
         training_only = (call.path, call.op, raw_number[id(call)]) not in in_eval
         needs_grad = first is not None and first.needs_grad
         result.append(Placed(row.path, layer, in_shape, out_shape, needs_grad, training_only,
-                             number, row.op, row.via))  # fmt: skip
+                             number, row.in_backward, row.op, row.via))  # fmt: skip
     result += _unclaimed(module, claimed, recorder)
     if any(recorder.stray):  # aten ops no call ran (a forward hook's own ops): never dropped
         f, b = recorder.stray
@@ -168,13 +174,13 @@ def _unclaimed(module: nn.Module, claimed: set[int], recorder: Recorder) -> list
     return rows_
 
 
-def extract(factory, input_shape: Shape) -> list[Placed]:  # type: ignore[no-untyped-def]
+def extract(factory: Any, input_shape: Shape) -> list[Placed]:
     """The placed rows of the module ``factory`` builds (on meta), for one sample."""
     calls, in_eval, recorder = record(factory, input_shape)
     return placed(recorder.module, recorder, in_eval, calls)
 
 
-def measured_flops(factory, input_shape: Shape, batch: int) -> dict[str, tuple[int, int]]:  # type: ignore[no-untyped-def]
+def measured_flops(factory: Any, input_shape: Shape, batch: int) -> dict[str, tuple[int, int]]:
     """FlopCounterMode's formulas per row path (calls of one path summed), at ``batch``."""
     calls, _, recorder = record(factory, input_shape, batch, eval_keys=False)
     totals: dict[str, tuple[int, int]] = {}

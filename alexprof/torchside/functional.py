@@ -47,7 +47,8 @@ def _operand(other: Any, first: Arg) -> Shape | None:
     if not isinstance(other, Arg):
         return () if isinstance(other, (int, float, bool)) else None
     if other.batched:
-        return other.per_sample() if other.fold == 1 and other.bdim == first.bdim else None
+        same = other.bdim == first.bdim and other.fold == first.fold
+        return other.per_sample() if same and other.bdim is not None else None
     shape = tuple(other.shape)
     if len(shape) == len(first.shape) and first.bdim is not None:  # aligned with the batch
         if shape[first.bdim] != 1:

@@ -52,8 +52,12 @@ def measure_flopcounter(net: Net, input_shape: Shape, batch: int) -> Measured:
     """
     from alexprof.torchside.replay import replay_counts, step_total
 
-    total = step_total(module_of(net, "meta"), input_shape, batch)
     factory = getattr(net, "factory", None)
+    if factory is not None and batch == 1:  # BatchNorm in train mode refuses one sample
+        two = measure_flopcounter(net, input_shape, 2)
+        halved = {k: {f: v // 2 for f, v in d.items()} for k, d in two.per_layer.items()}
+        return Measured("flopcounter", halved, (two.total or 0) // 2, (BATCH_ONE,))
+    total = step_total(module_of(net, "meta"), input_shape, batch)
     if factory is not None:  # a user's module: its own forward, each call charged its FLOPs
         from alexprof.torchside.extract import measured_flops
 
@@ -62,6 +66,12 @@ def measure_flopcounter(net: Net, input_shape: Shape, batch: int) -> Measured:
         counts = replay_counts(module_of(net, "meta"), input_shape, batch, own=False)
     per_layer = {name: {"flops": f, "flops_backward": b} for name, (f, b) in counts.items()}
     return Measured("flopcounter", per_layer, total)
+
+
+BATCH_ONE = (
+    "FlopCounterMode measured a user module's training step at batch 2 and halved it (its "
+    "FLOPs grow linearly with the batch; a BatchNorm in train mode refuses a batch of 1)"
+)
 
 
 _PTFLOPS_LINE = re.compile(  # one module per line; a leaf has its numbers on the same line
@@ -108,7 +118,7 @@ def measure_ptflops(net: Net, input_shape: Shape, batch: int) -> Measured:
         stack.append((depth, match["name"]))
         if dotted in leaves and match["macs"] is not None:
             per_layer[dotted] = {"macs": round(float(match["macs"])) * batch}
-    notes = ()
+    notes: tuple[str, ...] = ()
     if unprinted:
         notes = (f"{quirks.PTFLOPS_REPR}: {', '.join(sorted(unprinted))}",)
     return Measured("ptflops", per_layer, int(total) * batch, notes, frozenset(unprinted))

@@ -54,7 +54,7 @@ _CREATION = frozenset(
     "new_empty new_zeros new_ones new_full new_tensor zeros_like ones_like empty_like "
     "full_like rand_like randn_like randint_like".split()
 )
-_TORCH = sys.modules["torch"].__file__.rsplit("/", 1)[0]
+_TORCH = str(torch.__file__).rsplit("/", 1)[0]
 
 
 @dataclass
@@ -104,6 +104,8 @@ class Call:
     flops: int = 0  # FlopCounterMode's formulas, forward, whole batch
     flops_backward: int = 0
     params: list[nn.Parameter] = field(default_factory=list)  # parameters it used, in order
+    nodes: list[Any] = field(default_factory=list)  # the autograd nodes it created
+    in_backward: bool = False  # does the loss depend on one of its nodes?
 
     @property
     def key(self) -> tuple[str, str]:
@@ -263,6 +265,7 @@ class Recorder:
             if node is None or node in self.node_owner:
                 continue
             self.node_owner[node] = call
+            call.nodes.append(node)
             todo += [f for f, _ in node.next_functions if f is not None]
 
     def aten(self, func: Any, args: Any, kwargs: Any, out: Any, backward: bool) -> None:
@@ -289,7 +292,7 @@ class _Functions(TorchFunctionMode):
         super().__init__()
         self.recorder = recorder
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+    def __torch_function__(self, func, types, args=(), kwargs=None):
         return self.recorder.function(func, args, kwargs or {})
 
 
@@ -298,7 +301,7 @@ class _Aten(TorchDispatchMode):
         super().__init__()
         self.recorder, self.backward = recorder, False
 
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
         self.recorder.aten(func, args, kwargs or {}, out, self.backward)
         return out
@@ -334,21 +337,46 @@ def run(module: nn.Module, input_shape: Shape, batch: int, train: bool, count: b
             h.remove()
     if count:
         loss = training_loss(out, module)
+        reached = _graph(loss.grad_fn)
+        for call in recorder.calls:
+            call.in_backward = any(node in reached for node in call.nodes)
         aten.backward = True
         with aten:
             loss.backward()
     return recorder
 
 
-def batch_dims(counted: list[Call], probe: list[Call], batch: int, other: int) -> bool:
-    """Each tensor's batch dim, from the same calls at ``batch`` and ``other``; False
-    when the two passes did not make the same calls."""
-    if [c.key for c in counted] != [c.key for c in probe]:
-        return False
-    for a_call, b_call in zip(counted, probe):
-        for a, b in zip(a_call.tensors() + a_call.outs, b_call.tensors() + b_call.outs):
-            if len(a.shape) != len(b.shape):
-                return False
+def _graph(root: Any) -> set[Any]:
+    """Every autograd node the backward from ``root`` can reach."""
+    seen: set[Any] = set()
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        todo += [f for f, _ in node.next_functions]
+    return seen
+
+
+def batch_dims(counted: list[Call], probe: list[Call], batch: int, other: int) -> None:
+    """Each tensor's batch dim, from the same calls at ``batch`` (train mode) and ``other``
+    (eval mode), matched by module, op and call number.  A call that runs only in
+    training has no twin: its tensors whose first dim is the batch are taken as batched."""
+    twins = dict(zip(numbered_keys(probe), probe))
+    for a_call, key in zip(counted, numbered_keys(counted)):
+        b_call = twins.get(key)
+        pairs = []
+        if b_call is not None:
+            pairs = list(zip(a_call.tensors() + a_call.outs, b_call.tensors() + b_call.outs))
+        if len(pairs) != len(a_call.tensors() + a_call.outs) or any(
+            len(a.shape) != len(b.shape) for a, b in pairs
+        ):
+            for a in a_call.tensors() + a_call.outs:
+                first = bool(a.shape) and a.shape[0] == batch
+                a.batched, a.bdim = first, 0 if first else None
+            continue
+        for a, b in pairs:
             diff = [i for i, (x, y) in enumerate(zip(a.shape, b.shape)) if x != y]
             if not diff:
                 continue
@@ -356,35 +384,29 @@ def batch_dims(counted: list[Call], probe: list[Call], batch: int, other: int) -
             d = diff[0]
             if (
                 len(diff) == 1
-                and a.shape[d] % BATCH == 0
-                and a.shape[d] * PROBE == b.shape[d] * BATCH
+                and a.shape[d] % batch == 0
+                and a.shape[d] * other == b.shape[d] * batch
             ):
-                a.bdim, a.fold = d, a.shape[d] // BATCH
-    return True
+                a.bdim, a.fold = d, a.shape[d] // batch
 
 
 def record(
     module_factory: Any, input_shape: Shape, batch: int = BATCH, eval_keys: bool = True
 ) -> tuple[list[Call], set[tuple[str, str, int]], Recorder]:
     """The calls of one training step at ``batch``, with batch dims resolved, and the
-    (path, op, n-th call) keys that also run in eval mode."""
+    (path, op, n-th call) keys that also run in eval mode (one eval pass at another batch
+    size tells both)."""
     counted = run(module_factory(), input_shape, batch, train=True, count=True)
     other = PROBE if batch != PROBE else PROBE + 1
-    probe = run(module_factory(), input_shape, other, train=True, count=False)
-    if not batch_dims(counted.calls, probe.calls, batch, other):
-        for call in counted.calls:  # shapes that depend on the batch: assume dim 0
-            for a in call.tensors() + call.outs:
-                a.batched, a.bdim = a.role == "act", 0 if a.role == "act" else None
-    if not eval_keys:
-        return counted.calls, set(), counted
-    evaluated = run(module_factory(), input_shape, batch, train=False, count=False)
-    return counted.calls, numbered(evaluated.calls), counted
+    probe = run(module_factory(), input_shape, other, train=False, count=False)
+    batch_dims(counted.calls, probe.calls, batch, other)
+    return counted.calls, set(numbered_keys(probe.calls)), counted
 
 
-def numbered(calls: list[Call]) -> set[tuple[str, str, int]]:
+def numbered_keys(calls: list[Call]) -> list[tuple[str, str, int]]:
     seen: dict[tuple[str, str], int] = {}
-    keys = set()
+    keys = []
     for c in calls:
         seen[c.key] = seen.get(c.key, 0) + 1
-        keys.add((*c.key, seen[c.key]))
+        keys.append((*c.key, seen[c.key]))
     return keys

@@ -7,6 +7,7 @@ Every failure in the user's code (factory, return type, forward) is one
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,8 @@ def meta_factory(ref: str, factory: Callable[[], Any]) -> Callable[[], Any]:
     """A callable that builds the user's module on meta: inside ``torch.device('meta')``
     when the factory allows it, else normally and then moved to meta."""
     import torch
+
+    _no_arguments(ref, factory)
 
     def checked(module: Any) -> Any:
         if not isinstance(module, torch.nn.Module):
@@ -46,6 +49,22 @@ def meta_factory(ref: str, factory: Callable[[], Any]) -> Callable[[], Any]:
     return lambda: _call(ref, factory, meta=False).to("meta")
 
 
+def _no_arguments(ref: str, factory: Callable[..., Any]) -> None:
+    """A factory must build the module alone: name the arguments it requires."""
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: just call it
+        return
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+             inspect.Parameter.KEYWORD_ONLY)  # fmt: skip
+    needed = [p.name for p in params if p.kind in kinds and p.default is p.empty]
+    if needed:
+        raise UsageError(
+            f"--model {ref!r}: the factory needs arguments ({', '.join(needed)}); give a "
+            "callable that takes none (a small wrapper function or functools.partial)"
+        )
+
+
 def _call(ref: str, factory: Callable[[], Any], meta: bool) -> Any:
     import torch
 
@@ -61,7 +80,6 @@ def _call(ref: str, factory: Callable[[], Any], meta: bool) -> Any:
 def load_module(ref: str, factory: Callable[[], Any], input_shape: Shape) -> Net:
     """Load, build on meta, run once and extract the placed leaves of a user module."""
     from alexprof.torchside.extract import extract
-    from alexprof.torchside.record import BATCH
 
     build = meta_factory(ref, factory)
     try:
@@ -69,11 +87,16 @@ def load_module(ref: str, factory: Callable[[], Any], input_shape: Shape) -> Net
         module = build()
     except UsageError:
         raise
-    except Exception as e:  # the user's forward: any failure is theirs
+    except TypeError as e:
+        if "required positional argument" not in str(e) or "forward()" not in str(e):
+            raise _forward_error(ref, input_shape, e) from e
         raise UsageError(
-            f"--model {ref!r}: forward (and backward) on a meta tensor of shape "
-            f"{BATCH}x{fmt_shape(input_shape)} failed: {one_line(e)}"
+            f"--model {ref!r}: its forward takes more than one input ({one_line(e)}); alexprof "
+            f"calls it with one tensor of --input's shape ({fmt_shape(input_shape)} per "
+            "sample): wrap it in a module whose forward takes one"
         ) from e
+    except Exception as e:  # the user's forward: any failure is theirs
+        raise _forward_error(ref, input_shape, e) from e
     kind = type(module).__name__
     return Net(
         ref,
@@ -84,3 +107,33 @@ def load_module(ref: str, factory: Callable[[], Any], input_shape: Shape) -> Net
         recorded=tuple(leaves),
         factory=build,
     )
+
+
+def _forward_error(ref: str, input_shape: Shape, e: Exception) -> UsageError:
+    from alexprof.torchside.record import BATCH
+
+    return UsageError(
+        f"--model {ref!r}: forward (and backward) on a meta tensor of shape "
+        f"{BATCH}x{fmt_shape(input_shape)} failed: {one_line(e)}"
+    )
+
+
+def meta_copy(module: Any) -> Any:
+    """A copy of a live module whose parameters and buffers are meta tensors of the same
+    shapes: nothing is copied but the module objects, and the original is untouched."""
+    import copy
+
+    import torch
+
+    memo: dict[int, Any] = {}
+    for p in module.parameters():
+        memo[id(p)] = torch.nn.Parameter(torch.empty_like(p, device="meta"), p.requires_grad)
+    for b in module.buffers():
+        memo[id(b)] = torch.empty_like(b, device="meta")
+    return copy.deepcopy(module, memo)
+
+
+def load_live(module: Any, input_shape: Shape) -> Net:
+    """A live ``nn.Module`` (weights anywhere, any mode) as a Net, by its meta copy."""
+    kind = type(module).__name__
+    return load_module(f"<{kind} object>", lambda: meta_copy(module), input_shape)
