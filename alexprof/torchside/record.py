@@ -24,7 +24,10 @@ from __future__ import annotations
 
 import dis
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import FunctionType
 from typing import Any
 
 import torch
@@ -390,15 +393,52 @@ def batch_dims(counted: list[Call], probe: list[Call], batch: int, other: int) -
                 a.bdim, a.fold = d, a.shape[d] // batch
 
 
+@contextmanager
+def compiler_left_cold() -> Iterator[None]:
+    """Run torch's Python meta kernels without importing its compiler.
+
+    Many meta kernels (``torch._refs``) are wrapped in ``torch._disable_dynamo``, which
+    imports ``torch._dynamo`` (about a second) on a kernel's first call, only to wrap it
+    in "do not compile this": a no-op while nothing is being compiled, as here.  Each
+    wrapper looks for a cached ``__dynamo_disable`` on its function first; for the
+    duration of the recording that cache is the function itself, and it is removed
+    afterwards, so a later ``torch.compile`` in the same process is unaffected.  When the
+    compiler is already imported there is nothing to save and nothing is touched."""
+    if "torch._dynamo" in sys.modules:
+        yield
+        return
+    import gc
+
+    import torch._compile
+
+    consts = torch._compile._disable_dynamo.__code__.co_consts
+    inner = next(c for c in consts if getattr(c, "co_name", "") == "inner")
+    slot = inner.co_freevars.index("fn")
+    cached: list[Any] = []
+    for obj in gc.get_objects():
+        if type(obj) is FunctionType and obj.__code__ is inner and obj.__closure__:
+            fn = obj.__closure__[slot].cell_contents
+            if getattr(fn, "__dynamo_disable", None) is None:
+                setattr(fn, "__dynamo_disable", fn)
+                cached.append(fn)
+    try:
+        yield
+    finally:
+        for fn in cached:
+            if getattr(fn, "__dynamo_disable", None) is fn:
+                delattr(fn, "__dynamo_disable")
+
+
 def record(
     module_factory: Any, input_shape: Shape, batch: int = BATCH, eval_keys: bool = True
 ) -> tuple[list[Call], set[tuple[str, str, int]], Recorder]:
     """The calls of one training step at ``batch``, with batch dims resolved, and the
     (path, op, n-th call) keys that also run in eval mode (one eval pass at another batch
     size tells both)."""
-    counted = run(module_factory(), input_shape, batch, train=True, count=True)
-    other = PROBE if batch != PROBE else PROBE + 1
-    probe = run(module_factory(), input_shape, other, train=False, count=False)
+    with compiler_left_cold():
+        counted = run(module_factory(), input_shape, batch, train=True, count=True)
+        other = PROBE if batch != PROBE else PROBE + 1
+        probe = run(module_factory(), input_shape, other, train=False, count=False)
     batch_dims(counted.calls, probe.calls, batch, other)
     return counted.calls, set(numbered_keys(probe.calls)), counted
 
