@@ -196,6 +196,8 @@ def matmul_cost(d: MatMul, in_shape: Shape, out_shape: Shape) -> Cost:
     """``(..., n, k) @ (..., k, m)``: ``k`` MACs per output element; the backward
     computes both operands' gradients, each as many MACs again."""
     macs = math.prod(out_shape) * in_shape[-1]
+    if d.learned:  # the weight's gradient, as a layer's
+        return Cost(weights=math.prod(d.other), macs=macs)
     return Cost(macs=macs, grad_operand_macs=macs)
 
 

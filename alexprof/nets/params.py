@@ -142,8 +142,13 @@ def _layerscale(d: LayerScale) -> tuple[ModuleTensor, ...]:
 NO_TENSORS: tuple[type[Layer], ...] = (
     ReLU6, Hardtanh, Hardswish, Hardsigmoid, SiLU, Sigmoid, GELU, LeakyReLU, ELU, Identity,
     StochasticDepth, AdaptiveMaxPool2d, Add, Mul, Cat, Mean, Reshape, Permute, Contiguous,
-    ChannelShuffle, MatMul, ScaledDotProductAttention, View,
+    ChannelShuffle, ScaledDotProductAttention, View,
 )  # fmt: skip
+
+
+@tensors(MatMul)
+def _matmul(d: MatMul) -> tuple[ModuleTensor, ...]:
+    return (ModuleTensor("weight", d.other),) if d.learned else ()
 
 
 def _none(d: Layer) -> tuple[ModuleTensor, ...]:

@@ -193,6 +193,7 @@ class MatMul(Layer):
     (attention's scores and their product with the values)."""
 
     other: Shape = (1, 1)
+    learned: bool = False  # ``x @ W`` with ``W`` a parameter: its elements are weights
     kind: ClassVar[str] = "MatMul"
 
     def __post_init__(self) -> None:
@@ -202,11 +203,14 @@ class MatMul(Layer):
             raise UsageError(f"layer {self.name!r}: other={self.other} needs at least 2 dims")
 
     def output_shape(self, in_shape: Shape) -> Shape:
-        if len(in_shape) < 2 or in_shape[-1] != self.other[-2]:
+        """A per-sample vector ``(k,)`` times ``(k, m)`` (a batch of rows) gives ``(m,)``."""
+        if not in_shape or in_shape[-1] != self.other[-2]:
             raise ShapeError(
                 f"layer {self.name!r} (MatMul) cannot multiply {fmt_shape(in_shape)} by "
                 f"{fmt_shape(self.other)}"
             )
+        if len(in_shape) == 1:
+            return (*self.other[:-2], self.other[-1])
         batch = broadcast(self, in_shape[:-2], self.other[:-2])
         return (*batch, in_shape[-2], self.other[-1])
 

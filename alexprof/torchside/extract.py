@@ -134,7 +134,8 @@ def placed(module: nn.Module, recorder: Recorder, in_eval: set[tuple[str, str, i
     for row, number in zip(found, _numbered(found)):
         call = row.call
         params = [p for p in call.params if id(p) not in claimed]
-        claimed |= {id(p) for p in call.params}
+        if row.layer is None or sum(weights_and_bias(row.layer)):  # it counts them
+            claimed |= {id(p) for p in call.params}
         first = call.first()
         in_shape = first.per_sample() if first is not None else ()
         out_shape = call.outs[0].per_sample() if call.outs else ()

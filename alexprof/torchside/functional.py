@@ -291,10 +291,16 @@ def _matmul(call: Call, name: str) -> L.Layer | None:
     if first is None or call.args[0] is not first or len(call.args) < 2:
         return None
     other = call.args[1]
-    shape = _operand(other, first) if isinstance(other, Arg) else None
+    if not isinstance(other, Arg):
+        return None
+    if other.batched or len(other.shape) == len(first.shape) > 2:
+        shape = _operand(other, first)
+    else:  # a weight: it multiplies every sample alike
+        shape = tuple(other.shape)
     if shape is None or len(shape) < 2:
         return None
-    return L.MatMul(name, shape)
+    learned = other.role == "param" and other.param.numel() == math.prod(shape)
+    return L.MatMul(name, shape, learned)
 
 
 @reads("scaled_dot_product_attention")
