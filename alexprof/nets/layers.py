@@ -127,9 +127,10 @@ class Linear(Layer):
     def output_shape(self, in_shape: Shape) -> Shape:
         """Any rank: the last dim holds the features (ConvNeXt's Linear on ``(H, W, C)``)."""
         if not in_shape or in_shape[-1] != self.in_features:
+            where = " in its last dim" if len(in_shape) > 1 else ""
             raise ShapeError(
-                f"layer {self.name!r} (Linear) expects {self.in_features} input features "
-                f"in its last dim, got {fmt_shape(in_shape)}"
+                f"layer {self.name!r} (Linear) expects {self.in_features} input features"
+                f"{where}, got {fmt_shape(in_shape) or 'a scalar'}"
             )
         return (*in_shape[:-1], self.out_features)
 

@@ -12,7 +12,7 @@ row of their module (``own parameters``), so totals are exact.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from torch import nn
@@ -40,6 +40,8 @@ class Row:
     flops: int = 0  # FlopCounterMode's formulas, whole recorded batch
     flops_backward: int = 0
     in_backward: bool = False
+    module: nn.Module | None = None  # a merged row: the module it stands for
+    extra: list[Call] = field(default_factory=list)  # a merged row: its other calls
 
 
 def _leaf_name(path: str) -> str:
@@ -110,6 +112,39 @@ def rows(calls: list[Call]) -> list[Row]:
     return out
 
 
+def _merged(found: list[Row], by_name: dict[str, nn.Module]) -> list[Row]:
+    """A leaf module alexprof does not model, whose calls no reader describes, is one
+    ``unsupported`` row of its own type (``unsupported:AdaptiveAvgPool1d``)."""
+    groups: dict[str, list[Row]] = {}
+    for row in found:
+        if row.op:
+            groups.setdefault(row.call.path, []).append(row)
+    odd = {
+        path
+        for path, group in groups.items()
+        if path in by_name
+        and not list(by_name[path].children())
+        and all(r.layer is None for r in group)
+    }
+    out: list[Row] = []
+    seen: dict[str, Row] = {}
+    for row in found:
+        if not (row.op and row.call.path in odd):
+            out.append(row)
+            continue
+        path = row.call.path
+        if path not in seen:
+            merged = Row(path, "", "", None, row.call, 0, 0, False, by_name[path])
+            seen[path] = merged
+            out.append(merged)
+        merged = seen[path]
+        merged.flops += row.flops
+        merged.flops_backward += row.flops_backward
+        merged.in_backward = merged.in_backward or row.in_backward
+        merged.extra.append(row.call)
+    return out
+
+
 def _numbered(items: list[Row]) -> list[int]:
     seen: dict[str, int] = {}
     numbers = []
@@ -130,12 +165,15 @@ def placed(module: nn.Module, recorder: Recorder, in_eval: set[tuple[str, str, i
     for call in calls:
         raw_seen[call.key] = raw_seen.get(call.key, 0) + 1
         raw_number[id(call)] = raw_seen[call.key]
-    found = rows(calls)
+    found = _merged(rows(calls), dict(module.named_modules()))
     for row, number in zip(found, _numbered(found)):
         call = row.call
-        params = [p for p in call.params if id(p) not in claimed]
+        used = call.params + [p for c in row.extra for p in c.params]
+        if row.module is not None:
+            used += list(row.module.parameters())
+        params = list({id(p): p for p in used if id(p) not in claimed}.values())
         if row.layer is None or sum(weights_and_bias(row.layer)):  # it counts them
-            claimed |= {id(p) for p in call.params}
+            claimed |= {id(p) for p in used}
         first = call.first()
         in_shape = first.per_sample() if first is not None else ()
         out_shape = call.outs[0].per_sample() if call.outs else ()
@@ -143,11 +181,14 @@ def placed(module: nn.Module, recorder: Recorder, in_eval: set[tuple[str, str, i
         if layer is None:
             weights, bias = split_weights_bias((names.get(id(p), "weight"), p.numel())
                                                for p in params)  # fmt: skip
-            kind = row.via or type(call.module).__name__
+            kind = type(row.module).__name__ if row.module is not None else row.via
             layer = L.Unsupported(_leaf_name(row.op or row.path), kind, out_shape, weights, bias,
                                   row.flops // BATCH, row.flops_backward // BATCH)  # fmt: skip
         training_only = (call.path, call.op, raw_number[id(call)]) not in in_eval
         needs_grad = first is not None and first.needs_grad
+        if row.module is not None and row.extra:
+            out_shape = row.extra[-1].outs[0].per_sample() if row.extra[-1].outs else out_shape
+            layer = replace(layer, out=out_shape) if isinstance(layer, L.Unsupported) else layer
         result.append(Placed(row.path, layer, in_shape, out_shape, needs_grad, training_only,
                              number, row.in_backward, row.op, row.via))  # fmt: skip
     result += _unclaimed(module, claimed, recorder)
@@ -187,7 +228,7 @@ def measured_flops(factory: Any, input_shape: Shape, batch: int) -> dict[str, tu
     totals: dict[str, tuple[int, int]] = {}
     if any(recorder.stray):
         totals[STRAY] = (recorder.stray[0], recorder.stray[1])
-    for row in rows(calls):
+    for row in _merged(rows(calls), dict(recorder.module.named_modules())):
         f, b = totals.get(row.path, (0, 0))
         totals[row.path] = (f + row.flops, b + row.flops_backward)
     return totals
