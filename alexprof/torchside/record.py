@@ -338,7 +338,8 @@ def run(module: nn.Module, input_shape: Shape, batch: int, train: bool, count: b
     finally:
         for h in hooks:
             h.remove()
-    if count:
+    grads = any(isinstance(t, torch.Tensor) and t.requires_grad for t in tree_leaves(out))
+    if count and grads:  # nothing learned: no backward (every row's backward is 0)
         loss = training_loss(out, module)
         reached = _graph(loss.grad_fn)
         for call in recorder.calls:
