@@ -128,6 +128,7 @@ def _activation_cost(d: Layer, in_shape: Shape, out_shape: Shape) -> Cost:
     return Cost(elements=math.prod(out_shape))
 
 
+_kind: type[Layer]
 for _kind in (
     ReLU,
     Tanh,
