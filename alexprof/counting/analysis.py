@@ -22,7 +22,9 @@ def count(
     for the whole batch (per-sample counts times ``batch``).  The leaves come
     from the descriptors or, for a user's module, from its recorded forward pass;
     either way each is counted by the same formula registry.  Under a convention
-    whose peer runs ``model.eval()``, training-only side branches count zero.
+    whose peer runs ``model.eval()``, training-only side branches count zero; a row
+    recorded from a functional call gets what its convention counts for one
+    (:meth:`~alexprof.counting.conventions.Convention.row_macs`).
     """
     if batch < 1:
         raise UsageError(f"batch={batch} must be a positive integer")
@@ -32,7 +34,7 @@ def count(
     for placed in net.leaves(shape):
         cost = cost_of(placed.layer, placed.in_shape, placed.out_shape)
         runs = conv.runs(placed)
-        macs = conv.macs(placed.layer, cost) * batch if runs else 0
+        macs = conv.row_macs(placed, cost) * batch if runs else 0
         # a module called again shares its parameters: they are counted on its first call
         weights, bias = (cost.weights, cost.bias) if placed.call == 1 else (0, 0)
         rows.append(

@@ -7,55 +7,42 @@ the descriptor names, so ``named_modules()`` joins with report rows on
 builder (``@builder``) sits beside its extraction (``@extracts``): the torch module
 type it comes from in a user's network and how its fields are read back
 (:mod:`alexprof.torchside.record`), or None where the descriptor cannot say it exactly.
+The ops of modern CNNs (activations, norms, layer scale, reshapes) are in
+:mod:`alexprof.torchside.bridge_ops`; both fill :mod:`alexprof.torchside.bridge_base`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
 from alexprof import nets as L
-from alexprof.registry import ByType
+from alexprof.torchside import bridge_ops
+from alexprof.torchside.bridge_base import (
+    BUILDERS,
+    EXTRACTIONS,
+    NAMED_READERS,
+    Extraction,
+    Reader,
+    builder,
+    extracts,
+)
+from alexprof.torchside.bridge_base import two as _two
 
-BUILDERS: ByType[Callable[[Any], nn.Module]] = ByType("torch builder")
-builder = BUILDERS.register  # @builder(L.Conv2d): descriptor -> nn.Module
-
-Reader = Callable[[Any, str], "L.Layer | None"]  # (torch module, descriptor name) -> descriptor
-
-
-@dataclass(frozen=True)
-class Extraction:
-    """Which torch module type a descriptor kind is recorded from, and how."""
-
-    torch_type: type[nn.Module]
-    read: Reader
-
-
-EXTRACTIONS: ByType[Extraction] = ByType("torch extraction")
-
-
-def extracts(kind: type[L.Layer], torch_type: type[nn.Module]) -> Callable[[Reader], Reader]:
-    """Decorator: ``read`` turns a ``torch_type`` module into a ``kind`` descriptor."""
-
-    def add(read: Reader) -> Reader:
-        EXTRACTIONS.register(kind)(Extraction(torch_type, read))
-        return read
-
-    return add
-
-
-def _two(value: Any) -> L.Pair:
-    """A torch module's ``int`` or pair field as the descriptor's pair."""
-    return L.pair(value, "a torch module's field")
+__all__ = ["BUILDERS", "EXTRACTIONS", "Extraction", "Reader", "bridge_ops", "reader_of"]
 
 
 def reader_of(module: nn.Module) -> Reader | None:
-    """The reader for a module of exactly this torch type, or None (alexprof does not model it)."""
-    return next((e.read for _, e in EXTRACTIONS.items() if type(module) is e.torch_type), None)
+    """The reader for a module of exactly a registered torch type; for a class from
+    outside torch (timm, torchvision, the user's own), the reader registered for its class
+    name, which returns None where the module's attributes do not fit; else None
+    (alexprof does not model it)."""
+    exact = next((e.read for _, e in EXTRACTIONS.items() if type(module) is e.torch_type), None)
+    if exact is not None or type(module).__module__.split(".")[0] == "torch":
+        return exact
+    return NAMED_READERS.get(type(module).__name__)
 
 
 class ParallelModule(nn.Module):

@@ -172,7 +172,7 @@ def placed(module: nn.Module, recorder: Recorder, in_eval: set[tuple[str, str, i
         if row.module is not None:
             used += list(row.module.parameters())
         params = list({id(p): p for p in used if id(p) not in claimed}.values())
-        if row.layer is None or sum(weights_and_bias(row.layer)):  # it counts them
+        if row.layer is None or any(weights_and_bias(row.layer)):  # it counts them
             claimed |= {id(p) for p in used}
         first = call.first()
         in_shape = first.per_sample() if first is not None else ()
