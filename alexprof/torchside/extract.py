@@ -68,8 +68,8 @@ def _module_row(call: Call) -> L.Layer | None:
     assert call.module is not None
     read = reader_of(call.module)
     first = call.first()
-    if read is None or first is None or first.bdim not in (0, None) or first.fold != 1:
-        return None
+    if read is None or first is None or first.bdim not in (0, None):
+        return None  # (a batch folded into dim 0 is a sample dim: the shape rule decides)
     try:
         layer = read(call.module, _leaf_name(call.path))
     except UsageError:

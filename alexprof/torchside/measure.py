@@ -120,7 +120,7 @@ def measure_ptflops(net: Net, input_shape: Shape, batch: int) -> Measured:
             per_layer[dotted] = {"macs": round(float(match["macs"])) * batch}
     notes: tuple[str, ...] = ()
     if unprinted:
-        notes = (f"{quirks.PTFLOPS_REPR}: {', '.join(sorted(unprinted))}",)
+        notes = (f"{quirks.PTFLOPS_OWN_REPR}: {', '.join(sorted(unprinted))}",)
     return Measured("ptflops", per_layer, int(total) * batch, notes, frozenset(unprinted))
 
 
@@ -129,11 +129,10 @@ def _unprinted(module: Any) -> set[str]:
     module through it, so no line of theirs appears (timm's SelectAdaptivePool2d)."""
     from torch import nn
 
-    hidden: set[str] = set()
-    for name, mod in module.named_modules():
-        if name and type(mod).__repr__ is not nn.Module.__repr__:
-            hidden |= {f"{name}.{sub}" for sub, _ in mod.named_modules() if sub}
-    return hidden
+    own = {
+        name for name, mod in module.named_modules() if type(mod).__repr__ is not nn.Module.__repr__
+    }
+    return {name for name, _ in module.named_modules() if quirks.ptflops_line_hidden_by(name, own)}
 
 
 def measure_ptflops_aten(net: Net, input_shape: Shape, batch: int) -> Measured:

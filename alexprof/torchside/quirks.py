@@ -19,10 +19,6 @@ FLOPCOUNTER_GROUPS = (
     "FlopCounterMode (torch 2.13) ignores groups in a grouped conv's weight gradient: it "
     "counts all C_in input channels instead of C_in/groups, adding 2*MACs*(groups-1)"
 )
-PTFLOPS_REPR = (
-    "ptflops prints a module whose class defines its own __repr__ through that __repr__, so "
-    "the modules inside it get no per-layer line (their MACs are in its total)"
-)
 PTFLOPS_DOUBLE = (
     "ptflops 0.7.5's returned total counts ReLU, pooling and softmax twice (module hook plus "
     "its patched torch.nn.functional call), GELU and ELU too, SiLU once (no hook, patched "

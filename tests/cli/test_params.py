@@ -43,7 +43,7 @@ def test_custom_input_changes_fc1_width_error(cli) -> None:
     # pools: 27, 13, 6 -> 6*6*256 = 9216 features, but fc1 expects 6400
     r = cli("params", "--input", "3,227,227")
     assert r.code == 2
-    assert "layer 'fc1' (Linear) expects 6400 input features in its last dim, got 9216" in r.err
+    assert "layer 'fc1' (Linear) expects 6400 input features, got 9216" in r.err
 
 
 def test_output_file_is_written_atomically_and_never_clobbered(cli, tmp_path: Path) -> None:

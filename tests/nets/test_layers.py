@@ -47,7 +47,7 @@ def test_too_small_input_names_the_layer() -> None:
 
 
 def test_linear_feature_mismatch() -> None:
-    with pytest.raises(ShapeError, match="expects 10 input features in its last dim, got 12"):
+    with pytest.raises(ShapeError, match="expects 10 input features, got 12"):
         Linear("fc", 10, 2).output_shape((12,))
 
 

@@ -63,7 +63,7 @@ def test_input_sizes_are_inferred(tmp_path: Path) -> None:
     (lambda d: d["layers"][0].update(in_channels=4),
      "layers[0] 'conv1' (Conv2d): layer 'conv1' (Conv2d) expects 4 input channels"),
     (lambda d: d["layers"][2].update(in_features=7),
-     "layers[2] 'fc' (Linear): layer 'fc' (Linear) expects 7 input features in its last dim, got 144"),
+     "layers[2] 'fc' (Linear): layer 'fc' (Linear) expects 7 input features, got 144"),
     (lambda d: d["layers"][0].pop("name"), "layers[0] (Conv2d): 'name' must be a string"),
     (lambda d: d["layers"][0].update(kernel_size=9), "input too small: at layer 'conv1'"),
     (lambda d: d.update(input=[3, 8]), "'input' must be [C, H, W]"),
