@@ -116,10 +116,12 @@ class Node:
 
 @dataclass(frozen=True)
 class Var:
-    """A tensor: a storage plus the node (or parameter) its gradient flows to."""
+    """A tensor: a storage plus the node (or parameter) its gradient flows to, and its
+    strides when they are not the standard contiguous ones (a permuted view)."""
 
     buf: Buffer
     fn: Edge = None
+    strides: tuple[int, ...] | None = None  # None: contiguous
 
     @property
     def requires_grad(self) -> bool:

@@ -37,7 +37,12 @@ from typing import Any
 
 from alexprof import nets as L
 from alexprof.errors import UsageError, choose
-from alexprof.memory import lrn, rules  # noqa: F401  (the explicit index: registers every memory rule)
+from alexprof.memory import (  # noqa: F401  (the explicit index: registers every memory rule)
+    lrn,
+    rules,
+    rules_ops,
+    rules_shapes,
+)
 from alexprof.memory.engine import Buffer, Event, Tape, Var
 from alexprof.memory.replay import build, run_forward
 from alexprof.memory.stages import Stage, StageMemory, check_modelled

@@ -10,7 +10,8 @@ descriptors; the batch is applied here.  No torch import.
 What is kept for backward (``saved``), layer by layer:
 
 * Conv2d: its input (for the weight gradient); the weight is a parameter.
-* Linear: its input (``addmm``/``mm`` keep ``mat1``).
+* Linear: its input (``addmm``/``mm`` keep ``mat1``); over more dims see
+  :func:`alexprof.memory.rules_shapes.linear_nd`.
 * ReLU: its output (the gradient is masked where the output is 0); in place, it
   is the storage of the layer before.
 * MaxPool2d: its input and the int64 argmax ``indices`` (one per output element).
@@ -20,33 +21,20 @@ What is kept for backward (``saved``), layer by layer:
   squares (for ``avg_pool3d``'s backward), ``k + alpha*avg`` (the base of the
   power) and its power ``beta`` (the divisor), and the input twice (``x*x``, ``x/div``).
 * AdaptiveAvgPool2d: the input (``_adaptive_avg_pool2d``); nothing for 1x1 (a ``mean``).
-* AvgPool2d: its input.  BatchNorm2d: its input, batch mean and inverse std.
-* Softmax, Tanh: the output.  Flatten: nothing (a view).
+* AvgPool2d: its input.  BatchNorm2d: its input, batch mean and inverse std (one per
+  channel, in the input's dtype on CPU, also for float16/bfloat16; float32 on CUDA).
+* Softmax, Tanh: the output.  Flatten: nothing (a view; a copy when its input is
+  permuted and no view can express it, as Reshape).
 """
 
 from __future__ import annotations
 
 from alexprof import nets as L
-from alexprof.memory.engine import Buffer, Edge, Node, Var
+from alexprof.memory.engine import Var
+from alexprof.memory.rules_shapes import linear_nd, reshape
 from alexprof.memory.step import Step, allocs, passthrough, rule
+from alexprof.memory.step import with_params as _with_params
 from alexprof.memory.vocab import Category, Holder
-
-
-def _with_params(
-    step: Step,
-    p: L.Placed,
-    x: Var,
-    kind: str,
-    saved: list[Buffer],
-    why: str = "input, for the weight gradient",
-) -> Node | None:
-    w, b = step.param(p, "weight"), step.param(p, "bias")
-    grads = [("grad_input", p.in_shape, Category.TEMPORARY)]
-    grads += [("grad_weight", w.buffer.shape, Category.GRADIENTS)] if w else []
-    grads += [("grad_bias", b.buffer.shape, Category.GRADIENTS)] if b else []
-    edges: list[Edge] = [x.fn] + [q for q in (w, b) if q is not None]
-    return step.tape.node(p.name, kind, edges, saved, allocs(p.name, step.batch, grads), why)
-
 
 # -- layers ----------------------------------------------------------------------------------
 
@@ -59,6 +47,8 @@ def _conv(step: Step, p: L.Placed, x: Var) -> Var:
 
 @rule(L.Linear)
 def _linear(step: Step, p: L.Placed, x: Var) -> Var:
+    if len(p.in_shape) > 1:  # (N, ..., features): see rules_shapes.linear_nd
+        return linear_nd(step, p, x)
     out = step.act(p, "output", p.out_shape)  # addmm (mm without bias)
     kind = "AddmmBackward0" if p.layer.bias else "MmBackward0"  # type: ignore[attr-defined]
     return Var(out, _with_params(step, p, x, kind, [x.buf]))
@@ -125,6 +115,8 @@ def _dropout(step: Step, p: L.Placed, x: Var) -> Var:
 
 @rule(L.Flatten)
 def _flatten(step: Step, p: L.Placed, x: Var) -> Var:
+    if x.strides is not None:  # a permuted input: flatten is a reshape, which may copy
+        return reshape(step, p, x)
     t = step.tape
     return Var(t.hold(x.buf, Holder.PY), t.node(p.name, "ViewBackward0", [x.fn], [], passthrough))
 
@@ -169,10 +161,12 @@ def _softmax(step: Step, p: L.Placed, x: Var) -> Var:
 @rule(L.BatchNorm2d)
 def _batchnorm(step: Step, p: L.Placed, x: Var) -> Var:
     """Training mode: ``native_batch_norm`` returns the output and the batch mean and
-    inverse std (float32 for a half input: accumulation dtype), after an empty reserve."""
+    inverse std, after an empty reserve.  The statistics are in the input's dtype on CPU
+    (2 bytes a channel each for float16/bfloat16: torch 2.13's CPU kernel casts them
+    back) and float32 on CUDA (the accumulation dtype; also what the meta kernel says)."""
     t, c = step.tape, (p.layer.num_features,)  # type: ignore[attr-defined]
     t.drop(t.number(p.name), Holder.PY)  # num_batches_tracked.add_(1)
-    stat = "float32" if t.dtype in ("float16", "bfloat16") else None
+    stat = "float32" if step.cuda and t.dtype in ("float16", "bfloat16") else None
     reserve = t.alloc(p.name, "reserve", Category.TEMPORARY, (0,), "bool")
     out = step.act(p, "output", p.out_shape)
     mean = t.alloc(p.name, "batch_mean", Category.ACTIVATIONS, c, stat)
