@@ -52,6 +52,8 @@ from alexprof.nets import (
     StochasticDepth,
     Tanh,
     Unsupported,
+    Upsample,
+    View,
 )
 from alexprof.registry import ByType
 from alexprof.vocab import Vocab
@@ -184,6 +186,8 @@ for _kind, _fact in (
     (LayerNorm, Ptflops(True)),
     (GroupNorm, Ptflops(True)),
     (Identity, Ptflops()),
+    # nn.Upsample: hooked (the output's elements), and its F.interpolate is patched
+    (Upsample, Ptflops(True, Patched.INTERPOLATE)),
     (ChannelShuffle, Ptflops()),  # F.channel_shuffle: not patched
     # alexprof's own modules (torchside/bridge_ops.py): not hooked; eval-mode identity,
     # ``x * gamma`` (Tensor.__mul__), Tensor.mean, reshape, permute, contiguous: not patched
@@ -193,7 +197,7 @@ for _kind, _fact in (
     (Reshape, Ptflops()),
     (Permute, Ptflops()),
     (Contiguous, Ptflops()),
-    *((kind, Ptflops(False, Patched.BY_CALLABLE)) for kind in (Add, Mul, Cat, MatMul)),
+    *((kind, Ptflops(False, Patched.BY_CALLABLE)) for kind in (Add, Mul, Cat, MatMul, View)),
     (ScaledDotProductAttention, Ptflops(False, Patched.BY_CALLABLE)),
 ):
     PTFLOPS.register(_kind)(_fact)

@@ -71,6 +71,7 @@ from alexprof.nets import (
     StochasticDepth,
     Tanh,
     Unsupported,
+    Upsample,
     View,
 )
 from alexprof.nets.params import weights_and_bias
@@ -141,6 +142,7 @@ for _active in (
     GELU,
     LeakyReLU,
     ELU,
+    Upsample,  # the output's elements (ptflops' upsample hook); FlopCounterMode counts none
     Add,  # elements of the (broadcast) result, as ptflops' torch.add / Tensor.mul count
     Mul,
 ):

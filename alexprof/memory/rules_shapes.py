@@ -91,6 +91,14 @@ def _mean(step: Step, p: L.Placed, x: Var) -> Var:
     return _keeps_nothing(step, p, x, "MeanBackward1")
 
 
+@rule(L.Upsample)
+def _upsample(step: Step, p: L.Placed, x: Var) -> Var:
+    """``upsample_nearest2d`` / ``upsample_bilinear2d``: the backward needs only sizes."""
+    bilinear = isinstance(p.layer, L.Upsample) and p.layer.mode == "bilinear"
+    kind = "UpsampleBilinear2DBackward0" if bilinear else "UpsampleNearest2DBackward0"
+    return _keeps_nothing(step, p, x, kind)
+
+
 @rule(L.ChannelShuffle)
 def _shuffle(step: Step, p: L.Placed, x: Var) -> Var:
     return _keeps_nothing(step, p, x, "ChannelShuffleBackward0")

@@ -41,7 +41,13 @@ from alexprof.nets.layers import (
     Unsupported,
 )
 from alexprof.nets.params import has_params, parameter_shapes, split_weights_bias
-from alexprof.nets.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
+from alexprof.nets.pooling import (
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
+    AvgPool2d,
+    MaxPool2d,
+    Upsample,
+)
 from alexprof.nets.shapes import ROOT, Pair, Shape, conv_out, fmt_shape, pair, window_out
 from alexprof.nets.tensorops import (
     Add,
@@ -110,6 +116,7 @@ __all__ = [
     "StochasticDepth",
     "Tanh",
     "Unsupported",
+    "Upsample",
     "View",
     "conv_out",
     "fmt_shape",

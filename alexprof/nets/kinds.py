@@ -40,7 +40,13 @@ from alexprof.nets.layers import (
     Softmax,
     Tanh,
 )
-from alexprof.nets.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
+from alexprof.nets.pooling import (
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
+    AvgPool2d,
+    MaxPool2d,
+    Upsample,
+)
 from alexprof.nets.tensorops import (
     Add,
     Cat,
@@ -88,6 +94,7 @@ LEAVES: tuple[type[Layer], ...] = (
     Permute,
     Contiguous,
     ChannelShuffle,
+    Upsample,
 )
 RECORDED: tuple[type[Layer], ...] = (Add, Mul, Cat, MatMul, ScaledDotProductAttention, View)
 COMPOSITES: tuple[type[Layer], ...] = (Sequential, Parallel, Side)

@@ -45,7 +45,13 @@ from alexprof.nets.layers import (
     Tanh,
     Unsupported,
 )
-from alexprof.nets.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
+from alexprof.nets.pooling import (
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
+    AvgPool2d,
+    MaxPool2d,
+    Upsample,
+)
 from alexprof.nets.shapes import Shape
 from alexprof.nets.tensorops import (
     Add,
@@ -142,7 +148,7 @@ def _layerscale(d: LayerScale) -> tuple[ModuleTensor, ...]:
 NO_TENSORS: tuple[type[Layer], ...] = (
     ReLU6, Hardtanh, Hardswish, Hardsigmoid, SiLU, Sigmoid, GELU, LeakyReLU, ELU, Identity,
     StochasticDepth, AdaptiveMaxPool2d, Add, Mul, Cat, Mean, Reshape, Permute, Contiguous,
-    ChannelShuffle, ScaledDotProductAttention, View,
+    ChannelShuffle, ScaledDotProductAttention, View, Upsample,
 )  # fmt: skip
 
 

@@ -6,6 +6,7 @@ Output sizes follow PyTorch's pooling rule (:func:`alexprof.nets.shapes.window_o
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -109,3 +110,37 @@ class AdaptiveMaxPool2d(Layer):
     def output_shape(self, in_shape: Shape) -> Shape:
         need_rank(self, in_shape, 3)
         return spatial(self, in_shape, in_shape[0], self.output_size)
+
+
+@dataclass(frozen=True)
+class Upsample(Layer):
+    """Resizes a ``(C, H, W)`` map to ``size``, or by ``scale_factor`` (``floor(H * s)``, as
+    torch), with ``mode`` "nearest", "bilinear", ... (``nn.Upsample``, ``F.interpolate``)."""
+
+    size: Pair | None = None
+    scale_factor: tuple[float, float] | None = None
+    mode: str = "nearest"
+    align_corners: bool | None = None
+    kind: ClassVar[str] = "Upsample"
+
+    def __post_init__(self) -> None:
+        self._check_name()
+        if (self.size is None) == (self.scale_factor is None):
+            raise UsageError(f"layer {self.name!r}: give exactly one of size and scale_factor")
+        if self.size is not None:
+            object.__setattr__(self, "size", pair(self.size, f"{self.name}.size"))
+            positive(self.name, size=self.size)
+        else:
+            s = self.scale_factor
+            scale = (s, s) if isinstance(s, (int, float)) else tuple(s)  # type: ignore[arg-type]
+            if len(scale) != 2 or min(scale) <= 0:
+                raise UsageError(f"layer {self.name!r}: scale_factor={s!r} must be positive")
+            object.__setattr__(self, "scale_factor", (float(scale[0]), float(scale[1])))
+
+    def output_shape(self, in_shape: Shape) -> Shape:
+        need_rank(self, in_shape, 3)
+        if self.size is not None:
+            return (in_shape[0], *self.size)
+        assert self.scale_factor is not None
+        hw = tuple(math.floor(in_shape[1 + i] * self.scale_factor[i]) for i in range(2))
+        return spatial(self, in_shape, in_shape[0], hw)  # type: ignore[arg-type]

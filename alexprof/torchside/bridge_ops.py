@@ -383,3 +383,25 @@ def _torchvision_permute(m: nn.Module, name: str) -> L.Layer | None:
     if first != 0 or sorted(dims) != list(range(len(dims))):
         return None
     return L.Permute(name, tuple(d - 1 for d in rest))
+
+
+# --- resizing --------------------------------------------------------------------------
+
+
+@builder(L.Upsample)
+def _upsample(d: L.Upsample) -> nn.Module:
+    return nn.Upsample(d.size, d.scale_factor, d.mode, d.align_corners)
+
+
+@extracts(L.Upsample, nn.Upsample)
+def _upsample_of(m: nn.Upsample, name: str) -> L.Layer | None:
+    if getattr(m, "recompute_scale_factor", None):
+        return None
+    size, scale = m.size, m.scale_factor
+    if size is not None:
+        size = (size, size) if isinstance(size, int) else tuple(size)
+        return L.Upsample(name, size, None, m.mode, m.align_corners) if len(size) == 2 else None
+    if scale is None:
+        return None
+    scale = (scale, scale) if isinstance(scale, (int, float)) else tuple(scale)
+    return L.Upsample(name, None, scale, m.mode, m.align_corners) if len(scale) == 2 else None

@@ -327,3 +327,16 @@ def _view(call: Call, name: str) -> L.Layer | None:
     if out is None or (out.batched and out.bdim is None):
         return None
     return L.View(name, out.per_sample())
+
+
+@reads("interpolate", "upsample", "upsample_nearest", "upsample_bilinear")
+def _interpolate(call: Call, name: str) -> L.Layer | None:
+    """The result's size, as recorded: a scale factor was applied to this input only."""
+    out = call.outs[0] if call.outs else None
+    if out is None or len(out.per_sample()) != 3 or _get(call, 5, "recompute_scale_factor"):
+        return None
+    mode = _get(call, 3, "mode", "nearest")
+    if call.op == "upsample_bilinear":
+        mode = "bilinear"
+    _, h, w = out.per_sample()
+    return L.Upsample(name, (h, w), None, mode, _get(call, 4, "align_corners"))

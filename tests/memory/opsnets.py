@@ -158,6 +158,11 @@ NETS = [
     _net("global-max", (3, 6, 6),
          C("conv1", 3, 4, 3), L.AdaptiveMaxPool2d("amp", (1, 1)), L.Flatten("flatten"),
          L.Linear("fc", 4, 10)),
+    _net("upsample", (3, 4, 4),  # nearest and bilinear resizing keep nothing for backward
+         C("conv1", 3, 4, 3, padding=1), L.Upsample("up", None, (2.0, 2.0)),
+         C("conv2", 4, 4, 3, padding=1), L.Upsample("up_bilinear", (10, 12), None, "bilinear",
+                                                    False), L.Flatten("flatten"),
+         L.Linear("fc", 4 * 10 * 12, 10)),
     _net("flatten-permuted", (3, 6, 6),  # flatten of a permuted map copies
          C("conv1", 3, 4, 3), L.Permute("hwc", (1, 2, 0)), L.Flatten("flatten"),
          L.Linear("fc", 4 * 4 * 4, 10)),
