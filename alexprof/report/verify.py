@@ -73,6 +73,7 @@ class Verification:
     input_shape: Shape
     batch: int
     checks: tuple[Check, ...]
+    skipped: tuple[tuple[str, str], ...] = ()  # (source, why): a peer that could not run here
 
     @property
     def failed(self) -> tuple[Check, ...]:
@@ -137,7 +138,15 @@ def _unsupported(p: Placed) -> bool:
     return isinstance(p.layer, Unsupported)
 
 
-def verify(net: Net, input_shape: Shape, batch: int, measured: dict[str, Measured]) -> Verification:
+def verify(
+    net: Net,
+    input_shape: Shape,
+    batch: int,
+    measured: dict[str, Measured],
+    skipped: dict[str, str] | None = None,
+) -> Verification:
+    """``skipped``: sources that could not be measured here (their package does not import),
+    with why; they get no checks and no column."""
     placed = {p.name: p for p in net.leaves(input_shape)}
     checks: list[Check] = []
     for source, result in measured.items():
@@ -145,7 +154,7 @@ def verify(net: Net, input_shape: Shape, batch: int, measured: dict[str, Measure
         report = count(net, input_shape, batch, peer.convention)
         check = _CHECKERS[source]
         checks += check(report, placed, result, batch, peer.fields)
-    return Verification(net.name, input_shape, batch, tuple(checks))
+    return Verification(net.name, input_shape, batch, tuple(checks), tuple((skipped or {}).items()))
 
 
 Checker = Callable[[Report, dict[str, Placed], Measured, int, tuple[str, ...]], list[Check]]
