@@ -73,3 +73,4 @@ class Trace:
     warmup: dict[str, Any] | None = None
     allocator: str = ""
     log: tuple[str, ...] = field(default=(), repr=False)  # allocations and frees, one per line
+    torch: str = ""  # torch.__version__ of the run: "2.13.0+cpu"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from alexprof.counting.rows import SCHEMA
+from alexprof.memory import RULES_CHECKED_WITH
 from alexprof.memory.predict import Prediction
 from alexprof.memory.stages import Stage, StageTrace, Trace
 from alexprof.report.status import StageStatus
@@ -137,6 +138,28 @@ def expandable(allocator: str) -> bool:
     return "expandable_segments:true" in allocator.replace(" ", "").lower()
 
 
+def release(version: str) -> str:
+    """'2.11.0+cu130' -> '2.11': the part the memory rules are checked per."""
+    return ".".join(version.split("+", 1)[0].split(".")[:2])
+
+
+def torch_json(trace: Trace | None) -> dict[str, Any]:
+    """Which torch ran the step (None: prediction only) and which the rules were checked with."""
+    return {"running": trace.torch if trace else None, "rules_checked_with": RULES_CHECKED_WITH}
+
+
+def torch_line(trace: Trace | None) -> str:
+    checked = f"the memory rules were checked against torch {RULES_CHECKED_WITH}"
+    if trace is None:
+        return f"Prediction only, no torch ran; {checked}."
+    if release(trace.torch) == RULES_CHECKED_WITH:
+        return f"torch {trace.torch} ran the step; {checked}."
+    return (
+        f"torch {trace.torch} ran the step; {checked}, another release: where a stage "
+        "differs, the cause may be the version rather than the network."
+    )
+
+
 def run_json(run: MemRun) -> dict[str, Any]:
     """One run, as in the JSON contract (without the schema key)."""
     p, t = run.prediction, run.trace
@@ -148,6 +171,7 @@ def run_json(run: MemRun) -> dict[str, Any]:
         "optimizer": p.optimizer,
         "input_shape": list(p.input_shape),
         "measured": t is not None,
+        "torch": torch_json(t),
         "stages": [_stage_json(r) for r in run.rows],
         "peak": max((r.peak for r in run.rows if r.peak is not None), default=None),
         "peak_predicted": p.peak,
@@ -195,6 +219,7 @@ def document(runs: list[MemRun]) -> dict[str, Any]:
         "device": first.device,
         "dtype": first.dtype,
         "optimizer": first.optimizer,
+        "torch": torch_json(runs[0].trace),
         "batches": [r.prediction.batch for r in runs],
         "runs": [run_json(r) for r in runs],
     }

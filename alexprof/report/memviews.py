@@ -8,7 +8,7 @@ from alexprof.memory.predict import Prediction
 from alexprof.memory.stages import Stage
 from alexprof.memory.vocab import Category
 from alexprof.nets.shapes import fmt_shape
-from alexprof.report.memreport import MemRun, csv_rows, document
+from alexprof.report.memreport import MemRun, csv_rows, document, torch_line
 from alexprof.report.render import Column, Table, csv_records, to_json
 from alexprof.report.status import StageStatus, mark
 
@@ -138,6 +138,7 @@ def _footer(run: MemRun) -> list[str]:
         if run.trace.device == "cuda":
             lines += _cuda_lines(run)
     lines += [f"{note}." for note in p.notes]
+    lines.append(torch_line(run.trace))
     return lines
 
 
@@ -256,4 +257,5 @@ def sweep_table(runs: list[MemRun]) -> Table:
                 top.stage,
                 size(p.breakdown[Category.ACTIVATIONS]),
             )
+    table.footer.append(torch_line(runs[0].trace))
     return table

@@ -73,6 +73,7 @@ class Verification:
     input_shape: Shape
     batch: int
     checks: tuple[Check, ...]
+    skipped: tuple[tuple[str, str], ...] = ()  # (source, why): a peer that could not run here
     notes: tuple[str, ...] = ()  # what a peer could not show, and why (not failures)
 
     @property
@@ -138,7 +139,15 @@ def _unsupported(p: Placed) -> bool:
     return isinstance(p.layer, Unsupported)
 
 
-def verify(net: Net, input_shape: Shape, batch: int, measured: dict[str, Measured]) -> Verification:
+def verify(
+    net: Net,
+    input_shape: Shape,
+    batch: int,
+    measured: dict[str, Measured],
+    skipped: dict[str, str] | None = None,
+) -> Verification:
+    """``skipped``: sources that could not be measured here (their package does not import),
+    with why; they get no checks and no column."""
     placed = {p.name: p for p in net.leaves(input_shape)}
     checks: list[Check] = []
     for source, result in measured.items():
@@ -147,7 +156,8 @@ def verify(net: Net, input_shape: Shape, batch: int, measured: dict[str, Measure
         check = _CHECKERS[source]
         checks += check(report, placed, result, batch, peer.fields)
     notes = tuple(note for result in measured.values() for note in result.notes)
-    return Verification(net.name, input_shape, batch, tuple(checks), notes)
+    skips = tuple((skipped or {}).items())
+    return Verification(net.name, input_shape, batch, tuple(checks), skips, notes)
 
 
 Checker = Callable[[Report, dict[str, Placed], Measured, int, tuple[str, ...]], list[Check]]

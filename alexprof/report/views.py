@@ -172,6 +172,11 @@ def add_verification(table: Table, report: Report, verification: Verification) -
     table.footer.append(
         "Verified against: "
         + "; ".join(f"{s} = {SOURCES[s].description}" for s in sources)
+        + (
+            f"; skipped: {', '.join(s for s, _ in verification.skipped)} (cannot be imported here)"
+            if verification.skipped
+            else ""
+        )
         + f". {CheckStatus.MATCH.mark} equal, {CheckStatus.EXPLAINED.mark} differs by a known peer "
         f"quirk (predicted exactly), {CheckStatus.UNMODELLED.mark} a row alexprof does not model "
         f"(its numbers are torch's), {CheckStatus.MISMATCH.mark} unexplained."
@@ -194,6 +199,7 @@ def verification_json(v: Verification) -> dict[str, Any]:
     return {
         "passed": not v.failed,
         "sources": {s: SOURCES[s].description for s in sorted({c.source for c in v.checks})},
+        **({"skipped": dict(v.skipped)} if v.skipped else {}),
         **({"notes": list(v.notes)} if v.notes else {}),
         "checks": [
             {

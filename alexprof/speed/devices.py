@@ -1,7 +1,7 @@
 """Built-in devices with their published peak arithmetic and memory bandwidth.
 
 Every figure is a *dense* peak: where a datasheet quotes a "with sparsity"
-figure (A100, H100 tensor cores, 2:4 structured sparsity) the dense figure,
+figure (A100, H100, H200 tensor cores, 2:4 structured sparsity) the dense figure,
 half of it, is used and the sparse one is left out.  Each device carries the
 document its figures come from and, for CPUs, the arithmetic that turns clock,
 cores and SIMD width into a peak.  No torch import here.
@@ -141,6 +141,24 @@ DEVICES: dict[str, Device] = {
             "NVIDIA H100 Tensor Core GPU datasheet, SXM: FP32 67 TFLOPS, TF32 989 and "
             "FP16/BF16 1,979 TFLOPS with sparsity, 3.35 TB/s",
             _SPARSE + " (989 / 2 = 494.5, 1979 / 2 = 989.5)",
+        ),
+        Device(
+            "h200",
+            "NVIDIA H200 SXM 141GB (Hopper, 2024)",
+            "gpu",
+            {
+                "float32": 67 * TERA,
+                "tf32": 494.5 * TERA,
+                "float16": 989.5 * TERA,
+                "bfloat16": 989.5 * TERA,
+            },
+            4800 * GIGA,
+            141 * 10**9,
+            "NVIDIA H200 Tensor Core GPU datasheet, SXM: FP64 34 TFLOPS, FP32 67 TFLOPS, TF32 "
+            "989 and FP16/BF16 1,979 TFLOPS with sparsity, 141 GB HBM3e, 4.8 TB/s",
+            _SPARSE + " (989 / 2 = 494.5, 1979 / 2 = 989.5); memory 141 GB = 141 x 10^9 B, as "
+            "the datasheet counts it",
+            ("the H100's chip with more and faster memory: same arithmetic peaks",),
         ),
         Device(
             "xeon-e5-2690",

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from alexprof.counting.rows import Measured
-from alexprof.errors import UsageError
+from alexprof.errors import UsageError, one_line
 from alexprof.nets import Sequential, Shape, split_weights_bias
 from alexprof.nets.net import Net
 from alexprof.torchside import quirks
@@ -80,13 +80,28 @@ _PTFLOPS_LINE = re.compile(  # one module per line; a leaf has its numbers on th
 )
 
 
+class PeerUnavailable(Exception):
+    """A peer package that cannot be imported here: its sources are skipped, not fatal."""
+
+
+def _import_ptflops() -> Any:
+    """``import ptflops``, or :class:`PeerUnavailable` saying why not.  Not only ImportError:
+    ptflops imports torchvision (and timm) when they are installed, and a torchvision built
+    for another torch raises RuntimeError ("operator torchvision::nms does not exist")."""
+    try:
+        import ptflops
+    except Exception as e:
+        raise PeerUnavailable(f"ptflops cannot be imported ({one_line(e)})") from e
+    return ptflops
+
+
 def measure_ptflops(net: Net, input_shape: Shape, batch: int) -> Measured:
     """ptflops' pytorch backend: per-layer lines and its returned total.
 
     ptflops reports per sample (it runs one sample and divides by the batch it
     saw), so both are scaled by ``batch`` here.
     """
-    import ptflops
+    ptflops = _import_ptflops()
 
     module = module_of(net, "cpu")
     leaves = leaf_modules(module)
@@ -137,7 +152,7 @@ def _unprinted(module: Any) -> set[str]:
 
 def measure_ptflops_aten(net: Net, input_shape: Shape, batch: int) -> Measured:
     """ptflops' aten backend: MACs per top-level child and in total (one sample)."""
-    import ptflops
+    ptflops = _import_ptflops()
 
     module = module_of(net, "cpu")
     text = io.StringIO()

@@ -93,6 +93,7 @@ def run_step(
         warmup,
         allocator_config() if device == "cuda" else "",
         tuple(iter_log(probe.recorder.stages())) if log else (),
+        torch.__version__,
     )
 
 

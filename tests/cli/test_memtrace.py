@@ -173,3 +173,16 @@ def test_plot_stage_timeline(cli, tmp_path) -> None:
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     r = cli("memtrace", "--predict-only", "-b", "1,2", "--plot", str(tmp_path / "two.png"))
     assert r.code == 2 and "--plot draws one batch size" in r.err
+
+
+def test_json_names_the_torch_that_ran_and_the_rules_release(cli) -> None:
+    import torch
+
+    measured = cli("memtrace", "linear-demo", "--device", "cpu", "--format", "json")
+    assert measured.code == 0, measured.err
+    assert measured.json()["torch"] == {"running": torch.__version__, "rules_checked_with": "2.13"}
+    sweep = cli("memtrace", "alexnet", "--predict-only", "-b", "1,2", "--format", "json").json()
+    assert sweep["torch"] == {"running": None, "rules_checked_with": "2.13"}
+    assert all(run["torch"]["running"] is None for run in sweep["runs"])
+    text = cli("memtrace", "linear-demo", "--device", "cpu").out
+    assert f"torch {torch.__version__} ran the step; the memory rules were checked against" in text

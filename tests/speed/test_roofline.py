@@ -128,6 +128,11 @@ def test_published_figures_and_their_derivations():
     assert 64 * 2.45e9 * 32 == pytest.approx(hardware.get("epyc-7763").peak("float32"))
     assert hardware.get("a100-40gb").peak("float16") == 312e12
     assert hardware.get("h100").peak("bfloat16") == 1979e12 / 2  # dense = half the sparse figure
+    h200 = hardware.get("h200")  # the H100's arithmetic, the datasheet's memory and bandwidth
+    assert h200.peak_flops == hardware.get("h100").peak_flops
+    assert (h200.peak("tf32"), h200.peak("float16")) == (989e12 / 2, 1979e12 / 2)
+    assert (h200.bandwidth, h200.memory) == (4.8e12, 141 * 10**9)
+    assert "H200" in h200.source and "with sparsity" in h200.source
     assert (hardware.get("a100-40gb").bandwidth, hardware.get("a100-80gb").bandwidth) == (1555e9, 2039e9)
     assert hardware.get("gtx580").memory == 3 * 2**30
     for device in hardware.DEVICES.values():

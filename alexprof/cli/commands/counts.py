@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alexprof.cli.load import load
 from alexprof.cli.state import State
 from alexprof.errors import CheckFailed
 from alexprof.parse import positive_int
+
+if TYPE_CHECKING:
+    from alexprof.counting.rows import Measured
 
 
 def report(
@@ -41,15 +46,19 @@ def report(
     if verify:
         from alexprof.report.verify import verify as run_verify
         from alexprof.report.views import FLOP_SOURCES, PARAM_SOURCES
-        from alexprof.torchside.measure import measure_all
+        from alexprof.torchside.measure import PeerUnavailable, measure_all
 
-        sources = PARAM_SOURCES if kind == "params" else FLOP_SOURCES
-        verification = run_verify(
-            loaded.net,
-            loaded.shape,
-            counted.batch,
-            measure_all(loaded.net, loaded.shape, counted.batch, sources),
-        )
+        measured: dict[str, Measured] = {}
+        skipped: dict[str, str] = {}
+        for source in PARAM_SOURCES if kind == "params" else FLOP_SOURCES:
+            try:
+                measured |= measure_all(loaded.net, loaded.shape, counted.batch, (source,))
+            except PeerUnavailable as e:  # a broken optional package: skip its column
+                skipped[source] = str(e)
+        for why in dict.fromkeys(skipped.values()):
+            names = " and ".join(s for s, w in skipped.items() if w == why)
+            print(f"alexprof: note: --verify skips {names}: {why}", file=sys.stderr)
+        verification = run_verify(loaded.net, loaded.shape, counted.batch, measured, skipped)
     emit(lambda: counts_text(counted, kind, fmt, verification, state.color(output)), output, force)
     if plot is not None:
         from alexprof.report.plots import report_chart

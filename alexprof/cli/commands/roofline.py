@@ -30,8 +30,8 @@ HardwareOpt = Annotated[
         "--hardware",
         "-H",
         metavar="NAME",
-        help="A built-in device: gtx580, v100, a100-40gb, a100-80gb, h100, xeon-e5-2690, epyc-7763 "
-        "(`alexprof roofline --list-hardware` shows figures and sources).",
+        help="A built-in device: gtx580, v100, a100-40gb, a100-80gb, h100, h200, xeon-e5-2690, "
+        "epyc-7763 (`alexprof roofline --list-hardware` shows figures and sources).",
     ),
 ]
 DtypeOpt = Annotated[
