@@ -69,6 +69,8 @@ def ptflops_functional_extra(placed: Placed) -> int:
         return math.prod(shape)
     if patched is Patched.LRN and isinstance(layer, LocalResponseNorm):
         return _lrn(layer, shape)
+    if patched is Patched.INTERPOLATE:  # nn.Upsample's forward calls F.interpolate
+        return ptflops_callable_count(placed, patched)
     if (
         patched is Patched.BY_TORCH_TYPE
         and isinstance(layer, Unsupported)

@@ -20,11 +20,13 @@ def test_params_and_flops_verify(cli) -> None:
     assert r.code == 0, r.err
     doc = r.json()
     assert doc["verification"]["passed"]
-    # the block's add and the root's matmul are not modelled: ptflops may differ there,
-    # reported as such; GELU is modelled (ptflops' second count through F.gelu is explained)
-    assert {c["status"] for c in doc["verification"]["checks"]} == {"match", "unmodelled"}
+    # every row is modelled: the block's `out + x`, the root's `@ self.proj` and
+    # `* self.scale`; ptflops' second count of the GELU through F.gelu is explained
+    assert {c["status"] for c in doc["verification"]["checks"]} == {"match", "explained"}
     types = {row["name"]: row["type"] for row in doc["layers"]}
-    assert types["act"] == "GELU"
+    assert (types["act"], types["block.add"], types["matmul"], types["mul"]) == (
+        "GELU", "Add", "MatMul", "LayerScale")
+    assert not any(t.startswith("unsupported") for t in types.values())
 
 
 def test_positional_reference_works_too(cli) -> None:
@@ -65,8 +67,8 @@ def test_errors_are_one_line_exit_2(cli, args: tuple[str, ...], message: str) ->
 def test_unmodelled_rows_say_where_their_numbers_come_from(cli) -> None:
     from pathlib import Path
 
-    odd = str(Path(__file__).parents[1] / "fixtures" / "usernets.py") + ":odd"
-    out = cli("flops", "--model", odd, "--input", "3,8,8").out
-    assert "Not modelled by alexprof (block, (root))" in out and "FlopCounterMode" in out
+    mixed = str(Path(__file__).parents[1] / "fixtures" / "usernets.py") + ":mixed_layers"
+    out = cli("flops", "--model", mixed, "--input", "3,8,8").out  # nn.AdaptiveAvgPool1d
+    assert "Not modelled by alexprof (9)" in out and "FlopCounterMode" in out
     tiny = str(Path(__file__).parents[1] / "fixtures" / "usernets.py") + ":tiny"
     assert "Not modelled" not in cli("flops", "--model", tiny, "--input", "3,16,16").out

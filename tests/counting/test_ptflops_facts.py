@@ -102,6 +102,9 @@ MODULES = [
     (L.Permute("pe", (1, 2, 0)), S, 0, 0),
     (L.Contiguous("co"), S, 0, 0),
     (L.ChannelShuffle("cs", 3), (6, 4, 5), 0, 0),  # F.channel_shuffle: not patched
+    # upsample hook: the output's elements, 3*8*10 = 240; the patched F.interpolate again
+    (L.Upsample("up", None, (2.0, 2.0)), S, 240, 240),
+    (L.Upsample("upb", (6, 7), None, "bilinear", False), S, 3 * 6 * 7, 3 * 6 * 7),
 ]
 
 

@@ -250,10 +250,12 @@ def test_matmul(data: st.DataObject, lead: Shape, n: int, k: int, m: int) -> Non
     agrees(layer, shape, torch_out(lambda: torch.matmul(meta(BATCH, *shape), y)))
 
 
-def test_matmul_refuses_a_vector_input() -> None:
-    # torch would read a (2, k) input as one (n=2, k) matrix: not a per-sample product
+def test_matmul_of_a_per_sample_vector_is_a_row_of_the_batched_product() -> None:
+    # a batch of vectors (B, k) @ (k, m) is B rows: each sample's (k,) @ (k, m) = (m,)
+    out = torch.empty(2, 3, device="meta") @ torch.empty(3, 4, device="meta")
+    assert L.MatMul("mm", (3, 4)).output_shape((3,)) == tuple(out.shape[1:]) == (4,)
     with pytest.raises(ShapeError):
-        L.MatMul("mm", (3, 4)).output_shape((3,))
+        L.MatMul("mm", (3, 4)).output_shape((5,))
 
 
 @FAST

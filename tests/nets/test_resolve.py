@@ -37,16 +37,16 @@ def test_modelled_layers_become_descriptors() -> None:
     assert fc.input_shape == (8 * 8 * 8,) and fc.macs == 512 * 10
 
 
-def test_unsupported_rows_carry_torch_numbers() -> None:
+def test_functional_calls_become_rows_of_their_module() -> None:
     rows = {r.name: r for r in count(resolve(ref("odd"), (3, 8, 8))).rows}
     assert rows["act"].type == "GELU" and rows["act"].macs == 0  # modelled: elementwise only
-    # the root's own functional calls: flatten (a view, not listed), matmul, * scale
-    root = rows["(root)"]
-    assert root.type == "unsupported:OddNet own: mm mul"
-    assert root.weights == 4 * 8 * 8 * 10 + 1  # proj and scale: 2,561
-    assert root.macs == 256 * 10  # FlopCounterMode: 2 FLOPs per MAC of the mm
-    assert root.flops_backward == 2 * (2 * 2560)  # grads w.r.t. both x and proj
-    assert rows["block"].type == "unsupported:Block own: add"
+    # the root's own calls: torch.flatten, `@ self.proj` (a weight), `* self.scale`
+    assert (rows["flatten"].type, rows["matmul"].type, rows["mul"].type) == (
+        "Reshape", "MatMul", "LayerScale")
+    assert rows["matmul"].weights == 4 * 8 * 8 * 10 and rows["mul"].weights == 1  # 2,560; 1
+    assert rows["matmul"].macs == 256 * 10  # one MAC per weight for the sample's vector
+    assert rows["matmul"].flops_backward == 2 * (2 * 2560)  # grads w.r.t. both x and proj
+    assert rows["block.add"].type == "Add" and rows["block.add"].macs == 0
     # the ReLU module is called twice: two rows, parameters on the first call only
     assert rows["block.relu#2"].type == "ReLU" and rows["block.relu#2"].params == 0
 
@@ -70,18 +70,16 @@ def test_verify_user_modules(factory: str, shape: tuple[int, int, int]) -> None:
     net = resolve(ref(factory), shape)
     v = verify(net, shape, 3, measure_all(net, shape, 3, SOURCES))
     assert v.failed == ()
-    odd = {(c.layer, c.source) for c in v.checks if c.status == "unmodelled"}
-    if factory == "tiny":
-        assert odd == set()
-    else:  # ptflops has no line for the containers' own calls (add, mm)
-        assert odd == {("(root)", "ptflops"), ("block", "ptflops"), (TOTAL, "ptflops")}
+    assert {c.status for c in v.checks if c.status == "unmodelled"} == set()
+    if factory == "odd":
         act = next(c for c in v.checks if (c.layer, c.source) == ("act", "ptflops"))
         # GELU is modelled: ptflops' relu hook on its line, the output elements, batch 3
         assert act.status == "match" and act.analytic == 3 * 4 * 8 * 8
         total = next(c for c in v.checks if (c.layer, c.source) == (TOTAL, "ptflops"))
-        # every part of ptflops' total is accounted for: nothing left "from functional calls"
-        # (its patched F.gelu adds the GELU's 3*4*8*8 input elements once more: predicted)
-        assert "comes from functional calls" not in total.reason
+        # ptflops' patched functionals count their inputs once more: F.gelu once and the
+        # block's ReLU module (F.relu) twice, 4*8*8 elements each, batch 3: predicted
+        assert total.status == "explained"
+        assert total.measured - total.analytic == 3 * (1 + 2) * 4 * 8 * 8
 
 
 def test_recorded_shape_is_fixed() -> None:
