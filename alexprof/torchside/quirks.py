@@ -13,7 +13,16 @@ from collections.abc import Collection
 
 from alexprof.counting.conventions import Patched, ptflops_patched
 from alexprof.counting.formulas import Cost
-from alexprof.nets import Add, Conv2d, LocalResponseNorm, Mul, Placed, Shape, Unsupported
+from alexprof.nets import (
+    Add,
+    Conv2d,
+    LocalResponseNorm,
+    Mul,
+    Placed,
+    ScaledDotProductAttention,
+    Shape,
+    Unsupported,
+)
 
 FLOPCOUNTER_GROUPS = (
     "FlopCounterMode (torch 2.13) ignores groups in a grouped conv's weight gradient: it "
@@ -40,6 +49,23 @@ def flopcounter_grouped_wgrad(placed: Placed, cost: Cost) -> int:
     layer = placed.layer
     if isinstance(layer, Conv2d) and layer.groups > 1:
         return 2 * cost.macs * (layer.groups - 1)
+    return 0
+
+
+FLOPCOUNTER_CPU_ATTENTION = (
+    "on the CPU, F.scaled_dot_product_attention on 4-D (batch, heads, L, E) tensors runs "
+    "the fused kernel aten._scaled_dot_product_flash_attention_for_cpu, for which "
+    "FlopCounterMode (torch 2.13) has no formula, forward or backward: it counts 0 (3-D "
+    "calls take the math path and are counted); on meta, where --verify runs it, every "
+    "call decomposes into two bmm's (four in backward) that it counts"
+)
+
+
+def flopcounter_cpu_attention(placed: Placed, forward_flops: int, backward_flops: int) -> int:
+    """FLOPs a FlopCounterMode run on the CPU misses for one row: all of an attention
+    row's (:data:`FLOPCOUNTER_CPU_ATTENTION`), nothing for any other row."""
+    if isinstance(placed.layer, ScaledDotProductAttention) and len(placed.in_shape) == 3:
+        return forward_flops + backward_flops
     return 0
 
 

@@ -146,3 +146,40 @@ def test_functional_calls_match_flopcountermode_per_call() -> None:
     # linear: batch 2 * 4 tokens * 64 MACs * 2 = 1,024 FLOPs; attention on meta decomposes
     # into two bmms of 4x4x8: 2 * 2 * (4*4*8) * 2 = 1,024 FLOPs
     assert by_op["linear"].flops == 1024 and by_op["scaled_dot_product_attention"].flops == 1024
+
+
+def test_flopcounter_on_the_cpu_misses_fused_attention_by_what_the_note_says() -> None:
+    """The quirk is measured here: FlopCounterMode on real CPU tensors versus alexprof."""
+    from alexprof.report.verify import verify
+    from alexprof.torchside.measure import measure_all
+
+    class Attend(nn.Module):
+        def __init__(self, heads: int) -> None:
+            super().__init__()
+            self.qkv, self.heads = nn.Linear(8, 24), heads
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if self.heads:  # (B, L, C) -> (B, heads, L, C / heads): the fused CPU kernel
+                x = x.unflatten(-1, (self.heads, -1)).transpose(1, 2)
+            q, k, v = self.qkv(x if not self.heads else x.transpose(1, 2).flatten(2)).chunk(3, -1)
+            if self.heads:
+                q, k, v = (t.unflatten(-1, (self.heads, -1)).transpose(1, 2) for t in (q, k, v))
+            return F.scaled_dot_product_attention(q, k, v)
+
+    for heads in (0, 2):
+        model, x = Attend(heads), torch.randn(2, 16, 8)
+        with FlopCounterMode(display=False) as cpu:
+            model(x).sum().backward()
+        net = load_model(Attend(heads), (16, 8))
+        v = verify(net, (16, 8), 2, measure_all(net, (16, 8), 2, ("flopcounter",)))
+        assert not v.failed
+        total = next(c for c in v.checks if c.layer == "(total)")
+        notes = [n for n in v.notes if "fused kernel" in n]
+        if not heads:  # 3-D: the math path, counted on the CPU too
+            assert not notes and total.measured == cpu.get_total_flops()
+            continue
+        missed = int(notes[0].rsplit("counts ", 1)[1].split(" FLOPs")[0].replace(",", ""))
+        # batch 2 x 2 heads, 16x16 scores over 4 dims: each bmm 2*2*16*16*4 = 4,096 MACs,
+        # two of them: 8,192 MACs = 16,384 FLOPs forward; backward twice that
+        assert missed == 3 * 16_384
+        assert total.measured - cpu.get_total_flops() == missed
