@@ -278,11 +278,11 @@ CONVENTIONS: dict[str, Convention] = {
         ),
         Convention(
             "aten",
-            "ptflops aten backend = torchinfo mult-adds",
-            "ptflops 0.7.5 aten backend, equal to torchinfo's mult-adds: conv and linear "
-            "with bias and matrix products (aten convolution, addmm, mm, bmm), functional "
-            "calls too, nothing else (not attention's fused kernel); model.eval(), so "
-            "training-only side branches count zero",
+            "ptflops aten backend (~ torchinfo mult-adds)",
+            "ptflops 0.7.5 aten backend: conv and linear with bias and matrix products (aten "
+            "convolution, addmm, mm, bmm), functional calls too, nothing else (not "
+            "attention's fused kernel); model.eval(), so training-only side branches count "
+            "zero; torchinfo's mult-adds are this plus each BatchNorm's weight and bias",
             bias=True,
             elementwise=frozenset(),
             eval_mode=True,
