@@ -189,7 +189,7 @@ for _kind, _fact in (
     # nn.Upsample: hooked (the output's elements), and its F.interpolate is patched
     (Upsample, Ptflops(True, Patched.INTERPOLATE)),
     (ChannelShuffle, Ptflops()),  # F.channel_shuffle: not patched
-    # alexprof's own modules (torchside/bridge_ops.py): not hooked; eval-mode identity,
+    # alexprof's own modules (torchside/bridge_own.py): not hooked; eval-mode identity,
     # ``x * gamma`` (Tensor.__mul__), Tensor.mean, reshape, permute, contiguous: not patched
     (StochasticDepth, Ptflops()),
     (LayerScale, Ptflops()),

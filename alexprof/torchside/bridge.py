@@ -8,7 +8,9 @@ builder (``@builder``) sits beside its extraction (``@extracts``): the torch mod
 type it comes from in a user's network and how its fields are read back
 (:mod:`alexprof.torchside.record`), or None where the descriptor cannot say it exactly.
 The ops of modern CNNs (activations, norms, layer scale, reshapes) are in
-:mod:`alexprof.torchside.bridge_ops`; both fill :mod:`alexprof.torchside.bridge_base`.
+:mod:`alexprof.torchside.bridge_ops` and :mod:`alexprof.torchside.bridge_own` (alexprof's
+own modules, and timm's and torchvision's by class name); all fill
+:mod:`alexprof.torchside.bridge_base`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import torch
 from torch import nn
 
 from alexprof import nets as L
-from alexprof.torchside import bridge_ops
+from alexprof.torchside import bridge_ops, bridge_own
 from alexprof.torchside.bridge_base import (
     BUILDERS,
     EXTRACTIONS,
@@ -31,7 +33,15 @@ from alexprof.torchside.bridge_base import (
 )
 from alexprof.torchside.bridge_base import two as _two
 
-__all__ = ["BUILDERS", "EXTRACTIONS", "Extraction", "Reader", "bridge_ops", "reader_of"]
+__all__ = [
+    "BUILDERS",
+    "EXTRACTIONS",
+    "Extraction",
+    "Reader",
+    "bridge_ops",
+    "bridge_own",
+    "reader_of",
+]
 
 
 def reader_of(module: nn.Module) -> Reader | None:
