@@ -27,6 +27,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import wraps
 from types import FunctionType
 from typing import Any
 
@@ -58,6 +59,26 @@ _CREATION = frozenset(
     "full_like rand_like randn_like randint_like".split()
 )
 _TORCH = str(torch.__file__).rsplit("/", 1)[0]
+
+
+class RecorderError(RuntimeError):
+    """alexprof's own bookkeeping failed while the user's forward ran: a bug of
+    alexprof's, never reported as the user's (:func:`_ours`)."""
+
+
+def _ours(method: Any) -> Any:
+    """Mark a recorder step as alexprof's own: a failure in it is a RecorderError."""
+
+    @wraps(method)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except RecorderError:
+            raise
+        except Exception as e:
+            raise RecorderError(f"recording {method.__name__}: {type(e).__name__}: {e}") from e
+
+    return run
 
 
 @dataclass
@@ -185,6 +206,7 @@ class Recorder:
 
     # -- tensors ---------------------------------------------------------------------------
 
+    @_ours
     def mark(self, t: torch.Tensor, role: str, param: Any = None) -> None:
         self.kinds[id(t)] = (role, param)
         self.keep.append(t)
@@ -198,6 +220,7 @@ class Recorder:
         role, param = self.role(t)
         return Arg(tuple(t.shape), role, param, bool(t.requires_grad))
 
+    @_ours
     def wrap(self, tree: Any) -> Any:
         return tree_map(lambda a: self.arg(a) if isinstance(a, torch.Tensor) else a, tree)
 
@@ -206,6 +229,7 @@ class Recorder:
     def owner(self) -> Call | None:
         return next((c for _, c in reversed(self.frames) if c is not None), None)
 
+    @_ours
     def pre(self, mod: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self.entered.add(self.names[mod])
         call = None
@@ -216,6 +240,7 @@ class Recorder:
             self.calls.append(call)
         self.frames.append((mod, call))
 
+    @_ours
     def post(self, mod: nn.Module, args: Any, kwargs: Any, out: Any) -> None:
         _, call = self.frames.pop()
         if call is not None:
@@ -259,6 +284,7 @@ class Recorder:
             self.claim(call, outs)
         return out
 
+    @_ours
     def claim(self, call: Call, outs: list[torch.Tensor]) -> None:
         """Every autograd node this call created is its own (the graph is walked from
         its outputs down to nodes that earlier calls created)."""
@@ -271,6 +297,7 @@ class Recorder:
             call.nodes.append(node)
             todo += [f for f, _ in node.next_functions if f is not None]
 
+    @_ours
     def aten(self, func: Any, args: Any, kwargs: Any, out: Any, backward: bool) -> None:
         packet = func._overloadpacket
         if packet not in self.counter.flop_registry:

@@ -80,12 +80,13 @@ def _call(ref: str, factory: Callable[[], Any], meta: bool) -> Any:
 def load_module(ref: str, factory: Callable[[], Any], input_shape: Shape) -> Net:
     """Load, build on meta, run once and extract the placed leaves of a user module."""
     from alexprof.torchside.extract import extract
+    from alexprof.torchside.record import RecorderError
 
     build = meta_factory(ref, factory)
     try:
         leaves = extract(build, input_shape)
         module = build()
-    except UsageError:
+    except (UsageError, RecorderError):  # a RecorderError is alexprof's bug, not the user's
         raise
     except TypeError as e:
         if "required positional argument" not in str(e) or "forward()" not in str(e):

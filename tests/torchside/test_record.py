@@ -183,3 +183,21 @@ def test_flopcounter_on_the_cpu_misses_fused_attention_by_what_the_note_says() -
         # two of them: 8,192 MACs = 16,384 FLOPs forward; backward twice that
         assert missed == 3 * 16_384
         assert total.measured - cpu.get_total_flops() == missed
+
+
+def test_a_failure_of_the_recorder_is_alexprofs_not_the_users(monkeypatch) -> None:
+    """The user's forward failing is a UsageError; alexprof's bookkeeping failing is not."""
+    import pytest
+
+    from alexprof.errors import UsageError
+    from alexprof.torchside import record as rec
+
+    def broken(self, call, outs):  # type: ignore[no-untyped-def]
+        raise KeyError("bookkeeping")
+
+    monkeypatch.setattr(rec.Recorder, "claim", rec._ours(broken))
+    with pytest.raises(rec.RecorderError, match="recording broken: KeyError"):
+        load_model(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), (3, 8, 8))
+    monkeypatch.undo()
+    with pytest.raises(UsageError, match="forward"):  # the user's own mistake
+        load_model(nn.Sequential(nn.Conv2d(3, 4, 3), nn.Linear(5, 2)), (3, 8, 8))
