@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 from alexprof.errors import choose
 from alexprof.nets.net import Net
-from alexprof.nets.zoo import alexnet, classic, inception
+from alexprof.nets.zoo import alexnet, classic, densenet, inception, mobilenet, resnet
 
-FAMILIES = (alexnet, classic, inception)
+FAMILIES = (alexnet, classic, inception, resnet, mobilenet, densenet)
 
 
 def _index() -> dict[str, Callable[[], Net]]:
