@@ -16,7 +16,7 @@ def test_models_lists_all_four(cli) -> None:
 
 def test_every_format_lists_every_name(cli) -> None:
     names = [m["name"] for m in cli("models", "-f", "json").json()["models"]]
-    assert len(names) == 11 and names[0] == "alexnet"
+    assert len(names) == 17 and names[0] == "alexnet"
     rows = list(csv.DictReader(io.StringIO(cli("models", "-f", "csv").out)))
     assert [r["name"] for r in rows] == names
     table, md = cli("models").out, cli("models", "-f", "markdown").out

@@ -26,7 +26,10 @@ from tests.memory.opsnets import assert_exact  # noqa: E402
 
 # name -> (input shape, batch); every zoo network with a BatchNorm2d
 BN_NETS = {"googlenet": ((3, 32, 32), 2), "googlenet-aux": ((3, 64, 64), 1),
-           "vgg16-bn": ((3, 32, 32), 1)}
+           "vgg16-bn": ((3, 32, 32), 1),
+           # 1x1 maps before the global pool at 32x32: batch 2 for training-mode statistics
+           **{n: ((3, 32, 32), 2) for n in ("resnet18", "resnet34", "resnet50", "resnet101",
+                                             "mobilenet-v2", "densenet121")}}
 
 
 def test_every_zoo_network_with_batch_norm_is_listed() -> None:

@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 from alexprof.errors import choose
 from alexprof.nets.net import Net
-from alexprof.nets.zoo import alexnet, classic, inception
+from alexprof.nets.zoo import alexnet, classic, densenet, inception, mobilenet, resnet
 
-FAMILIES = (alexnet, classic, inception)
+FAMILIES = (alexnet, classic, inception, resnet, mobilenet, densenet)
 
 
 def _index() -> dict[str, Callable[[], Net]]:
@@ -34,4 +34,8 @@ def names() -> list[str]:
 
 
 def get(name: str) -> Net:
+    """The network ``name`` names; ``_`` is taken for ``-`` (torchvision spells
+    ``mobilenet_v2`` and ``vgg16_bn``)."""
+    if name not in NETS and name.replace("_", "-") in NETS:
+        name = name.replace("_", "-")
     return choose(NETS, name, "model")()
