@@ -103,6 +103,8 @@ class Mean(Layer):
     def __post_init__(self) -> None:
         self._check_name()
         object.__setattr__(self, "dims", tuple(sorted(set(self.dims))))
+        if not self.dims:  # torch's mean over no dims reduces every dim, the batch's too
+            raise UsageError(f"layer {self.name!r}: dims must name at least one sample dim")
 
     def output_shape(self, in_shape: Shape) -> Shape:
         _dims(self, self.dims, len(in_shape))
@@ -179,7 +181,7 @@ class ChannelShuffle(Layer):
         positive(self.name, groups=self.groups)
 
     def output_shape(self, in_shape: Shape) -> Shape:
-        if not in_shape or in_shape[0] % self.groups:
+        if len(in_shape) < 2 or in_shape[0] % self.groups:  # torch: (N, C, *) with a *
             raise ShapeError(
                 f"layer {self.name!r} (ChannelShuffle) needs channels divisible by "
                 f"groups={self.groups}, got {fmt_shape(in_shape)}"
@@ -241,7 +243,7 @@ class ScaledDotProductAttention(Layer):
                 f"layer {self.name!r} (ScaledDotProductAttention): query {fmt_shape(in_shape)} "
                 f"and key {fmt_shape(self.key)} must share the last dim"
             )
-        batch = broadcast(self, in_shape[:-2], self.key[:-2])
+        batch = broadcast(self, broadcast(self, in_shape[:-2], self.key[:-2]), self.value[:-2])
         return (*batch, in_shape[-2], self.value[-1])
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from alexprof import nets as L
+from alexprof.errors import UsageError
 from alexprof.nets import Shape
 from alexprof.torchside.record import Arg, Call
 
@@ -32,8 +33,12 @@ def reads(*ops: str) -> Callable[[Reader], Reader]:
 
 
 def read(call: Call, name: str) -> L.Layer | None:
+    """The call's descriptor, or None (no reader, or fields no descriptor takes)."""
     reader = READERS.get(call.op)
-    return reader(call, name) if reader is not None else None
+    try:
+        return reader(call, name) if reader is not None else None
+    except (UsageError, TypeError, ValueError):  # e.g. mean over no dims; odd argument types
+        return None
 
 
 def _get(call: Call, i: int, key: str, default: Any = None) -> Any:
