@@ -216,15 +216,19 @@ def _unclaimed(module: nn.Module, claimed: set[int], recorder: Recorder) -> list
     return rows_
 
 
-def extract(factory: Any, input_shape: Shape) -> list[Placed]:
-    """The placed rows of the module ``factory`` builds (on meta), for one sample."""
-    calls, in_eval, recorder = record(factory, input_shape)
-    return placed(recorder.module, recorder, in_eval, calls)
+def extract(factory: Any, input_shape: Shape) -> tuple[list[Placed], nn.Module]:
+    """The placed rows of the module ``factory`` builds (on meta), for one sample, and
+    that module."""
+    calls, in_eval, recorder = record(factory, input_shape, backward=False)
+    unsupported = any(r.layer is None for r in rows(calls))
+    if unsupported or recorder.stray[0]:  # their backward FLOPs are torch's: run it
+        recorder.backward()
+    return placed(recorder.module, recorder, in_eval, calls), recorder.module
 
 
 def measured_flops(factory: Any, input_shape: Shape, batch: int) -> dict[str, tuple[int, int]]:
     """FlopCounterMode's formulas per row path (calls of one path summed), at ``batch``."""
-    calls, _, recorder = record(factory, input_shape, batch, eval_keys=False)
+    calls, _, recorder = record(factory, input_shape, batch)
     totals: dict[str, tuple[int, int]] = {}
     if any(recorder.stray):
         totals[STRAY] = (recorder.stray[0], recorder.stray[1])

@@ -201,8 +201,19 @@ class Recorder:
         self.running: list[Call] = []  # torch calls in progress (innermost last)
         self.node_owner: dict[Any, Call] = {}
         self.entered: set[str] = set()  # every module whose forward ran
+        self.mode: _Aten | None = None
+        self.loss: torch.Tensor | None = None  # the training loss, until backward has run
         self.stray = [0, 0]  # FLOPs no call ran (forward, backward): shown, never dropped
         self.counter = FlopCounterMode(display=False)
+
+    def backward(self) -> None:
+        """Run the backward from the training loss, charging each op to its call."""
+        if self.loss is None or self.mode is None:
+            return
+        loss, self.loss = self.loss, None
+        self.mode.backward = True
+        with compiler_left_cold(), self.mode:
+            loss.backward()
 
     # -- tensors ---------------------------------------------------------------------------
 
@@ -280,8 +291,7 @@ class Recorder:
             self.mark(t, "act")
         call.outs = [self.arg(t) for t in outs]
         self.calls.append(call)
-        if self.count:
-            self.claim(call, outs)
+        self.claim(call, outs)
         return out
 
     @_ours
@@ -338,8 +348,8 @@ class _Aten(TorchDispatchMode):
 
 
 def run(module: nn.Module, input_shape: Shape, batch: int, train: bool, count: bool) -> Recorder:
-    """Run ``module`` once on a meta batch, recording every call (and, with ``count``,
-    the FLOPs of the forward and of the backward from the training loss)."""
+    """Run ``module`` once on a meta batch, recording every call and its forward FLOPs
+    (with ``count``, also the backward's from the training loss, charged per call)."""
     from alexprof.torchside.replay import training_loss
 
     recorder = Recorder(module, count)
@@ -354,26 +364,21 @@ def run(module: nn.Module, input_shape: Shape, batch: int, train: bool, count: b
     ]
     x = torch.empty((batch, *input_shape), device="meta")
     recorder.mark(x, "act")
-    aten = _Aten(recorder)
+    recorder.mode = _Aten(recorder)
     try:
-        if count:
-            with aten, _Functions(recorder):
-                out = module(x)
-        else:
-            with _Functions(recorder):
-                out = module(x)
+        with recorder.mode, _Functions(recorder):
+            out = module(x)
     finally:
         for h in hooks:
             h.remove()
     grads = any(isinstance(t, torch.Tensor) and t.requires_grad for t in tree_leaves(out))
-    if count and grads:  # nothing learned: no backward (every row's backward is 0)
-        loss = training_loss(out, module)
-        reached = _graph(loss.grad_fn)
+    if train and grads:  # nothing learned: no backward (every row's backward is 0)
+        recorder.loss = training_loss(out, module)
+        reached = _graph(recorder.loss.grad_fn)
         for call in recorder.calls:
             call.in_backward = any(node in reached for node in call.nodes)
-        aten.backward = True
-        with aten:
-            loss.backward()
+        if count:
+            recorder.backward()
     return recorder
 
 
@@ -458,15 +463,17 @@ def compiler_left_cold() -> Iterator[None]:
 
 
 def record(
-    module_factory: Any, input_shape: Shape, batch: int = BATCH, eval_keys: bool = True
+    module_factory: Any, input_shape: Shape, batch: int = BATCH, backward: bool = True
 ) -> tuple[list[Call], set[tuple[str, str, int]], Recorder]:
     """The calls of one training step at ``batch``, with batch dims resolved, and the
     (path, op, n-th call) keys that also run in eval mode (one eval pass at another batch
-    size tells both)."""
+    size tells both).  Without ``backward`` the loss is kept and
+    :meth:`Recorder.backward` runs it when asked (only unsupported rows need it)."""
+    module = module_factory()  # one build for both passes: they change nothing but its mode
     with compiler_left_cold():
-        counted = run(module_factory(), input_shape, batch, train=True, count=True)
+        counted = run(module, input_shape, batch, train=True, count=backward)
         other = PROBE if batch != PROBE else PROBE + 1
-        probe = run(module_factory(), input_shape, other, train=False, count=False)
+        probe = run(module, input_shape, other, train=False, count=False)
     batch_dims(counted.calls, probe.calls, batch, other)
     return counted.calls, set(numbered_keys(probe.calls)), counted
 

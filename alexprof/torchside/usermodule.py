@@ -34,12 +34,17 @@ def meta_factory(ref: str, factory: Callable[[], Any]) -> Callable[[], Any]:
 
     try:
         with torch.device("meta"):
-            checked(factory())
-        return lambda: checked(_call(ref, factory, meta=True))
+            first = [checked(factory())]
     except UsageError:
         raise
     except Exception as e:  # e.g. it loads weights: build it for real, and say so
         meta_error = f"{type(e).__name__}: {e}"
+    else:
+
+        def build() -> Any:  # the module built to check is the first one handed out
+            return first.pop() if first else checked(_call(ref, factory, meta=True))
+
+        return build
     checked(_call(ref, factory, meta=False))  # a failure here is the one error line
     print(
         f"alexprof: note: --model {ref!r} cannot be built on the meta device ({meta_error}); "
@@ -84,8 +89,7 @@ def load_module(ref: str, factory: Callable[[], Any], input_shape: Shape) -> Net
 
     build = meta_factory(ref, factory)
     try:
-        leaves = extract(build, input_shape)
-        module = build()
+        leaves, module = extract(build, input_shape)
     except (UsageError, RecorderError):  # a RecorderError is alexprof's bug, not the user's
         raise
     except TypeError as e:
