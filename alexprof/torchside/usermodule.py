@@ -79,11 +79,11 @@ def _call(ref: str, factory: Callable[[], Any], meta: bool) -> Any:
 
 def load_module(ref: str, factory: Callable[[], Any], input_shape: Shape) -> Net:
     """Load, build on meta, run once and extract the placed leaves of a user module."""
-    from alexprof.torchside.extract import extract
+    from alexprof.torchside.extract import extract_graph
 
     build = meta_factory(ref, factory)
     try:
-        leaves = extract(build, input_shape)
+        leaves, graph = extract_graph(build, input_shape)
         module = build()
     except UsageError:
         raise
@@ -106,6 +106,7 @@ def load_module(ref: str, factory: Callable[[], Any], input_shape: Shape) -> Net
         0,
         recorded=tuple(leaves),
         factory=build,
+        graph=graph,
     )
 
 
