@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from alexprof import nets as L
 from alexprof.memory.engine import Buffer, Node, Param, Tape, Var
 from alexprof.memory.step import RULES, Step, forward
-from alexprof.memory.vocab import Category, Holder
+from alexprof.memory.vocab import Category, Holder, Saved
 from alexprof.nets.flow import Flow, FlowTensor, Graph
 from alexprof.nets.params import Role, parameter_shapes
 from alexprof.registry import ByType
@@ -60,6 +60,7 @@ class Replay:
     bufs: dict[int, Buffer] = field(default_factory=dict)
     pinned: set[int] = field(default_factory=set)  # held by the training loop
     unmodelled: list[str] = field(default_factory=list)  # rows run by the fallback
+    nodes: dict[int, Node] = field(default_factory=dict)  # every node a live tensor reaches
 
     @property
     def tape(self) -> Tape:
@@ -89,6 +90,27 @@ class Replay:
         var = self.vars.pop(tid, None)
         if var is not None and tid not in self.pinned:
             self.tape.drop(var.buf, Holder.PY)
+            if isinstance(var.fn, Node):
+                self.collect()
+
+    def collect(self) -> None:
+        """Free every node no live tensor's history reaches any more (a branch whose
+        result was let go of): its saved storages go with it, as its C++ destructor
+        releases them."""
+        reached: set[int] = set()
+        todo = [v.fn for v in self.vars.values() if isinstance(v.fn, Node)]
+        while todo:
+            node = todo.pop()
+            if id(node) in reached:
+                continue
+            reached.add(id(node))
+            self.nodes.setdefault(id(node), node)
+            todo += [e for e in node.edges if isinstance(e, Node)]
+        for key in [k for k in self.nodes if k not in reached]:
+            node = self.nodes.pop(key)
+            for buf in node.saved:
+                self.tape.drop(buf, Saved(node.name))
+            node.saved = ()
 
     def made(self, t: FlowTensor) -> None:
         """A constant the forward made (``torch.rand``): a new storage, or a view."""
@@ -176,6 +198,9 @@ def _row(r: Replay, p: L.Placed, flow: Flow) -> None:
         y = _unmodelled(r, p, flow, ins)
     else:
         y = forward(r.step, p, acts[0])
+    if isinstance(y.fn, Node):
+        r.nodes.setdefault(id(y.fn), y.fn)
+        y.fn.grad_shape = r.full(out)
     if out.id in r.vars:  # in place: the same tensor object, a new autograd history
         t.drop(y.buf, Holder.PY)
         r.vars[out.id] = y

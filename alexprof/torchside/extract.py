@@ -222,7 +222,9 @@ def _tensor(a: Arg, recorder: Recorder, names: dict[int, str]) -> FlowTensor:
 
 def _graph(module: nn.Module, recorder: Recorder, calls: list[Call], found: list[Row],
            flows: list[Flow | None], names: dict[int, str]) -> Graph:  # fmt: skip
-    """Each call's deaths and constants go to the first row that begins at or after it."""
+    """Each call's deaths go to the first row that begins at or after it; so do the
+    constants made before a row's own call (those made inside a module that is one row
+    are its rule's to model)."""
     index = {id(c): i for i, c in enumerate(calls)}
     starts = [index[id(r.call)] for r in found]
     dead: list[list[int]] = [[] for _ in found]
@@ -234,7 +236,8 @@ def _graph(module: nn.Module, recorder: Recorder, calls: list[Call], found: list
             at += 1
         if at < len(starts):
             dead[at] += call.dead_before
-            made[at] += call.made_before
+            if starts[at] == i:  # made inside a module's row: its rule models them
+                made[at] += call.made_before
         else:
             end_dead[:0], end_made[:0] = call.dead_before, call.made_before
     out_flows: list[Flow | None] = []
