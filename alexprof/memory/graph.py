@@ -19,7 +19,7 @@ outputs to the end.  Each row's rule is fed the Vars of the tensors it took:
     output broadcast is given ``sum_to`` its shape (a new, smaller storage).
   - Mul (and div): keeps the other operand for the input's gradient and the input for
     the other's (each only when the gradient it serves is needed); a Python number is
-    an 8-byte tensor that the node keeps.
+    wrapped as an 8-byte tensor for the call only (``MulBackward1`` keeps the Scalar).
   - Cat: keeps nothing; backward hands each input a slice of the gradient (a view).
   - View: nothing (a view of the input's storage).
 
@@ -59,7 +59,6 @@ class Replay:
     vars: dict[int, Var] = field(default_factory=dict)
     bufs: dict[int, Buffer] = field(default_factory=dict)
     pinned: set[int] = field(default_factory=set)  # held by the training loop
-    unmodelled: list[str] = field(default_factory=list)  # rows run by the fallback
     nodes: dict[int, Node] = field(default_factory=dict)  # every node a live tensor reaches
 
     @property
@@ -241,7 +240,8 @@ def _reduce(r: Replay, p: L.Placed, outs: list[Buffer | None], shapes: list[tupl
 @multi(L.Add)
 def _add(r: Replay, p: L.Placed, flow: Flow, ins: list[Var]) -> Var:
     t, out = r.tape, flow.outputs[0]
-    number = t.number(p.name) if len(ins) == 1 else None  # x + 1.0: a wrapped scalar
+    if len(ins) == 1:  # x + 1.0: a wrapped scalar for the call
+        t.drop(t.number(p.name), Holder.PY)
     y = t.hold(ins[0].buf, Holder.PY) if _in_place(flow) else r.alloc(p, "output", out)
     shapes = [r.full(a) for a in flow.inputs]
     sub = isinstance(p.layer, L.Add) and p.layer.op == "sub"
@@ -259,8 +259,6 @@ def _add(r: Replay, p: L.Placed, flow: Flow, ins: list[Var]) -> Var:
 
     node = t.node(p.name, "AddBackward0" if not sub else "SubBackward0",
                   [v.fn for v in ins], [], backward)  # fmt: skip
-    if number is not None:
-        t.drop(number, Holder.PY)
     return Var(y, node, ins[0].strides)
 
 
@@ -268,13 +266,15 @@ def _add(r: Replay, p: L.Placed, flow: Flow, ins: list[Var]) -> Var:
 def _mul(r: Replay, p: L.Placed, flow: Flow, ins: list[Var]) -> Var:
     t, out = r.tape, flow.outputs[0]
     x = ins[0]
-    other = ins[1] if len(ins) > 1 else Var(t.number(p.name))  # a Python number, wrapped
+    other = ins[1] if len(ins) > 1 else None
+    if other is None:  # a Python number: wrapped for the call; the node keeps the Scalar
+        t.drop(t.number(p.name), Holder.PY)
     y = t.hold(x.buf, Holder.PY) if _in_place(flow) else r.alloc(p, "output", out)
     div = isinstance(p.layer, L.Mul) and p.layer.op == "div"
     saved = []
-    if x.fn is not None:  # grad * other (or / other)
+    if x.fn is not None and other is not None:  # grad * other (or / other)
         saved.append(other.buf)
-    if other.fn is not None:  # grad * self; div keeps its result for -grad * out / other
+    if other is not None and other.fn is not None:  # grad * self; div: its result
         saved.append(y if div else x.buf)
     shapes = [r.full(a) for a in flow.inputs]
     full = r.full(out)
@@ -289,10 +289,9 @@ def _mul(r: Replay, p: L.Placed, flow: Flow, ins: list[Var]) -> Var:
                 outs.append(None)
         return _reduce(r, p, outs, shapes, g)
 
-    kind = "DivBackward0" if div else "MulBackward0"
-    node = t.node(p.name, kind, [x.fn, other.fn], saved, backward, "the other operand")
-    if len(ins) == 1:
-        t.drop(other.buf, Holder.PY)
+    kind = ("DivBackward" if div else "MulBackward") + ("0" if other is not None else "1")
+    edges = [x.fn] if other is None else [x.fn, other.fn]
+    node = t.node(p.name, kind, edges, saved, backward, "the other operand")
     return Var(y, node, x.strides)
 
 
@@ -302,8 +301,9 @@ def _cat(r: Replay, p: L.Placed, flow: Flow, ins: list[Var]) -> Var:
     y = r.alloc(p, "output", flow.outputs[0])
 
     def backward(tape: Tape, node: Node, g: Buffer) -> list[Buffer | None]:
-        return [tape.hold(g, Holder.OUT) if node.needs(i) else None
-                for i in range(len(node.edges))]  # fmt: skip  (slices: views of grad)
+        return [
+            tape.hold(g, Holder.OUT) if node.needs(i) else None for i in range(len(node.edges))
+        ]  # fmt: skip  (slices: views of grad)
 
     return Var(y, t.node(p.name, "CatBackward0", [v.fn for v in ins], [], backward))
 
@@ -322,7 +322,7 @@ def _unmodelled(r: Replay, p: L.Placed, flow: Flow, ins: list[Var]) -> Var:
     """A row without a rule: its output (a view when it shares an input's storage), no
     saved tensor, and a gradient per input in backward."""
     t, out = r.tape, flow.outputs[0]
-    r.unmodelled.append(p.name)
+    r.step.unmodelled.append(p.name)
     if out.storage in r.bufs:
         y = t.hold(r.bufs[out.storage], Holder.PY)
     else:

@@ -93,6 +93,7 @@ class Prediction:
     kept: tuple[Kept, ...]
     events: tuple[Event, ...] = field(repr=False, default=())
     notes: tuple[str, ...] = ()
+    unmodelled: tuple[str, ...] = ()  # a user module's rows with no memory rule
 
     @property
     def peak(self) -> int:
@@ -180,6 +181,7 @@ def predict(
         kept,
         tuple(tape.events),
         notes,
+        tuple(dict.fromkeys(step.unmodelled)),
     )
 
 

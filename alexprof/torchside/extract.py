@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import torch
 from torch import nn
 
 from alexprof import nets as L
@@ -267,7 +268,9 @@ def _const(a: Arg, recorder: Recorder, names: dict[int, str]) -> FlowTensor:
 
 def _stored(module: nn.Module, recorder: Recorder) -> tuple[Stored, ...]:
     """Every parameter, then every buffer (``to_empty`` allocates them all)."""
-    found = [(n, p, p.requires_grad) for n, p in module.named_parameters()]
+    found: list[tuple[str, torch.Tensor, bool]] = [
+        (n, p, p.requires_grad) for n, p in module.named_parameters()
+    ]
     found += [(n, b, False) for n, b in module.named_buffers()]
     return tuple(
         Stored(n, tuple(t.shape), str(t.dtype).removeprefix("torch."), learned,

@@ -129,6 +129,11 @@ class Call:
         return acts[0] if acts else None
 
 
+def _cxx_holds(t: torch.Tensor) -> int:
+    """1 when C++ also holds the tensor (then it holds a reference to its Python object)."""
+    return int(t._use_count() > 1)  # type: ignore[attr-defined]
+
+
 def _names() -> dict[int, str]:
     table: dict[int, str] = {}
     for prefix, space in (("torch.", torch), ("F.", F), ("Tensor.", torch.Tensor)):
@@ -230,9 +235,7 @@ class Recorder:
         (tid 0), held by the recorder alone, tells how many references that is; a tensor
         that C++ also holds (autograd saved it: ``_use_count() > 1``) holds one more on
         its Python object."""
-        counts = {
-            tid: sys.getrefcount(t) - (t._use_count() > 1) for tid, t in self.watched.items()
-        }
+        counts = {tid: sys.getrefcount(t) - _cxx_holds(t) for tid, t in self.watched.items()}
         for tid, n in counts.items():
             if tid and n <= counts[0]:
                 del self.watched[tid]
@@ -284,9 +287,7 @@ class Recorder:
                         self.mark(t, "param", params[0])
                     else:
                         self.mark(t, "const")
-                        known = t.untyped_storage()._cdata in self.sids or any(
-                            t is i for i in ins
-                        )
+                        known = t.untyped_storage()._cdata in self.sids or any(t is i for i in ins)
                         const = self.arg(t)
                         if not known:  # a new storage (not a buffer updated in place)
                             self.made.append(const)
