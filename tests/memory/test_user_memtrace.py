@@ -189,3 +189,20 @@ def test_rules_over_several_tensors_keep_what_autograd_saves(op: str) -> None:
         if b.holders[h] and hasattr(h, "node") and "Convolution" not in h.node
     )  # fmt: skip
     assert mine == sorted(_torch_saved(op))
+
+
+def test_the_api_takes_a_live_module() -> None:
+    """``alexprof.predict`` and ``alexprof.fit`` on an ``nn.Module``: the same prediction as
+    the recorded module, and the batch fit names fits while the next one does not."""
+    import alexprof
+
+    shape = cb.INPUTS["tiny_resnet"]
+    live = alexprof.predict(cb.tiny_resnet(), input_shape=shape, batch=2, device="cpu",
+                            optimizer="adam")  # fmt: skip
+    recorded = predict(net("tiny_resnet"), shape, 2, optimizer="adam", device="cpu")
+    assert live.stages == recorded.stages
+    found = alexprof.fit(cb.tiny_resnet(), memory="64MiB", input_shape=shape, device="cpu")
+    assert found.batch >= 1 and found.prediction is not None and found.next_peak is not None
+    assert found.prediction.peak <= 64 * 2**20 < found.next_peak
+    assert found.prediction.peak == predict(net("tiny_resnet"), shape, found.batch,
+                                            device="cpu").peak  # fmt: skip
