@@ -191,9 +191,11 @@ def _row(r: Replay, p: L.Placed, flow: Flow) -> None:
     if not flow.outputs:
         return
     out = flow.outputs[0]
-    if type(p.layer) in MULTI:
+    if len(flow.outputs) > 1:  # chunk, split, unbind: one node, several outputs (unmodelled)
+        y = _unmodelled(r, p, flow, ins)
+    elif type(p.layer) in MULTI:
         y = MULTI.of(p.layer, p.name)(r, p, flow, ins)
-    elif type(p.layer) not in RULES or not acts or len(flow.outputs) > 1:
+    elif type(p.layer) not in RULES or not acts:
         y = _unmodelled(r, p, flow, ins)
     else:
         y = forward(r.step, p, acts[0])
