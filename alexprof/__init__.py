@@ -21,9 +21,9 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "count": ("alexprof.api", "count"),
-    "fit": ("alexprof.memory.fit", "fit"),
+    "fit": ("alexprof.api", "fit"),
     "load_model": ("alexprof.api", "load_model"),
-    "predict": ("alexprof.memory.predict", "predict"),
+    "predict": ("alexprof.api", "predict"),
 }
 
 

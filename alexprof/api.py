@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alexprof.counting.analysis import count as _count
 from alexprof.counting.conventions import DEFAULT_CONVENTION
@@ -15,6 +15,10 @@ from alexprof.errors import UsageError
 from alexprof.nets.net import Net
 from alexprof.nets.resolve import resolve
 from alexprof.nets.shapes import Shape
+
+if TYPE_CHECKING:
+    from alexprof.memory.fit import Fit
+    from alexprof.memory.predict import Prediction
 
 
 def _is_module(model: Any) -> bool:
@@ -74,3 +78,40 @@ def count(
     """
     net = load_model(model, input_shape)
     return _count(net, input_shape if not _is_module(model) else None, batch, convention)
+
+
+def predict(
+    model: Any,
+    input_shape: Shape | None = None,
+    batch: int = 1,
+    dtype: str = "float32",
+    optimizer: str = "sgd-momentum",
+    device: str = "cuda",
+    foreach: bool | None = None,
+) -> Prediction:
+    """The memory of one training step of ``model`` (anything :func:`load_model` takes,
+    a live ``torch.nn.Module`` included), stage by stage; ``.peak`` is the op-level peak
+    in bytes.  A module is recorded once on meta: any batch costs the same."""
+    from alexprof.memory.predict import predict as _predict
+
+    net = load_model(model, input_shape)
+    return _predict(net, input_shape, batch, dtype, optimizer, device, foreach)
+
+
+def fit(
+    model: Any,
+    memory: int | str,
+    input_shape: Shape | None = None,
+    dtype: str = "float32",
+    optimizer: str = "sgd-momentum",
+    device: str = "cuda",
+    reserve: int = 0,
+) -> Fit:
+    """The largest batch whose predicted training step of ``model`` fits in ``memory``
+    (bytes, or a size such as ``"16GiB"``); ``model`` as for :func:`predict`."""
+    from alexprof.memory.fit import fit as _fit
+    from alexprof.parse import byte_size
+
+    size = byte_size(memory, "memory") if isinstance(memory, str) else memory
+    net = load_model(model, input_shape)
+    return _fit(net, size, input_shape, dtype, optimizer, device, reserve)

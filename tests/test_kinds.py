@@ -32,14 +32,16 @@ EXEMPT: dict[tuple[type, str], str] = {
     **{(c, "parameter shapes"): "its leaves own the tensors" for c in COMPOSITES},
     **{(c, "torch extraction"): "a user's containers are walked, not mapped" for c in COMPOSITES},
     **{(c, "ptflops behaviour"): "ptflops counts its leaves" for c in COMPOSITES},
-    (L.Unsupported, "memory rule"): "memtrace refuses recorded user modules",
+    (L.Unsupported, "memory rule"): ("memory.graph's fallback: an output that keeps nothing, "
+                                     "named in the report"),
     (L.Unsupported, "torch builder"): "its torch module is the user's own",
     (L.Unsupported, "parameter shapes"): "it carries torch's measured numel instead",
     (L.Unsupported, "torch extraction"): "it is what extraction falls back to",
     **{(c, "torch builder"): TWO_INPUTS for c in RECORDED},
     **{(c, "torch extraction"): TWO_INPUTS for c in RECORDED},
-    **{(c, "memory rule"): ("two-input ops appear only in recorded user modules; their memory "
-                            "rules come with memtrace for user modules") for c in RECORDED},
+    **{(c, "memory rule"): ("two-input ops appear only in recorded user modules: a rule over "
+                            "several tensors in memory.graph.MULTI, or its fallback")
+       for c in RECORDED},
 }
 NOT_IN_SPEC = {
     L.Unsupported: "only extraction from a user's module creates it",
@@ -103,3 +105,10 @@ def test_extraction_reads_back_what_the_builder_built() -> None:
         extraction = EXTRACTIONS.of(d)
         assert type(module) is extraction.torch_type
         assert extraction.read(module, d.name) == d
+
+
+def test_the_two_input_kinds_have_rules_over_several_tensors() -> None:
+    from alexprof.memory.graph import MULTI
+
+    assert {L.Add, L.Mul, L.Cat, L.View} <= {k for k, _ in MULTI.items()}
+    assert {k for k, _ in MULTI.items()} <= set(RECORDED)

@@ -109,6 +109,8 @@ class Node:
     backward: BackwardFn
     inbuf: Buffer | None = None
     deps: int = 0
+    grad_shape: tuple[int, ...] | None = None  # its gradient's shape, where the storage
+    # delivered may be larger (a slice of a concatenation's gradient); None: the storage's
 
     def needs(self, i: int) -> bool:
         return self.edges[i] is not None
@@ -281,8 +283,10 @@ class Tape:
         elif +grad.holders == Counter({Holder.OUT: 1}):  # grad.add_(old)
             node.inbuf = self.hold(grad, Holder.INBUF)
             self.drop(old, Holder.INBUF)
-        else:  # old + grad
-            node.inbuf = self.like(old, node.layer, "grad_sum", holder=Holder.INBUF)
+        else:  # old + grad: a new storage of the gradient's shape
+            shape = node.grad_shape or old.shape
+            node.inbuf = self.alloc(node.layer, "grad_sum", Category.TEMPORARY, shape, old.dtype,
+                                    Holder.INBUF)  # fmt: skip
             self.drop(old, Holder.INBUF)
 
     def _accumulate_param(self, param: Param, grad: Buffer) -> None:

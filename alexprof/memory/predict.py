@@ -38,6 +38,7 @@ from typing import Any
 from alexprof import nets as L
 from alexprof.errors import UsageError, choose
 from alexprof.memory import (  # noqa: F401  (the explicit index: registers every memory rule)
+    graph,
     lrn,
     rules,
     rules_ops,
@@ -47,7 +48,7 @@ from alexprof.memory.engine import Buffer, Event, Tape, Var
 from alexprof.memory.replay import build, run_forward
 from alexprof.memory.stages import Stage, StageMemory, check_modelled
 from alexprof.memory.step import Step
-from alexprof.memory.training import optimizer_step, training_loss
+from alexprof.memory.training import optimizer_step, training_loss, user_loss
 from alexprof.memory.vocab import Category, Holder, Saved
 from alexprof.nets.net import Net
 
@@ -92,6 +93,7 @@ class Prediction:
     kept: tuple[Kept, ...]
     events: tuple[Event, ...] = field(repr=False, default=())
     notes: tuple[str, ...] = ()
+    unmodelled: tuple[str, ...] = ()  # a user module's rows with no memory rule
 
     @property
     def peak(self) -> int:
@@ -120,11 +122,17 @@ def predict(
     choose(DEVICES, device, "--device", option=True)
     if batch < 1:
         raise UsageError(f"--batch {batch} must be a positive integer")
-    check_modelled(net)
+    user = net.recorded is not None and net.graph is not None
+    if not user:
+        check_modelled(net)
     shape = tuple(input_shape or net.input_shape)
     stored = max(batch, net.stored_batch or batch)
-    events = tuple(L.traverse(net.body, shape))  # the one walk, for every part below
-    leaves = [e for e in events if isinstance(e, L.Placed)]
+    if user:
+        events: tuple[L.Event, ...] = ()
+        leaves = net.leaves(shape)
+    else:
+        events = tuple(L.traverse(net.body, shape))  # the one walk, for every part below
+        leaves = [e for e in events if isinstance(e, L.Placed)]
     tape = Tape(device, dtype)
     step = Step(tape, batch)
     probe = _Probe(tape)
@@ -132,14 +140,18 @@ def predict(
         x = tape.alloc("input", "x", Category.INPUTS, (stored, *shape))
         tape.alloc("input", "y", Category.INPUTS, (stored,), "int64")
     with probe.stage(Stage.MODEL):
-        params = build(step, leaves)
+        params = graph.build(step, net.graph) if net.graph is not None else build(step, leaves)
     with probe.stage(Stage.FORWARD):
-        out = run_forward(step, events, Var(x))
-        out.buf.category = Category.OUTPUT  # the logits, referenced by the training loop
+        if net.graph is not None:
+            outs = graph.run(step, leaves, net.graph, Var(x), params)
+        else:
+            outs = [run_forward(step, events, Var(x))]
+        for out in outs:
+            out.buf.category = Category.OUTPUT  # referenced by the training loop
     at_forward = dict(tape.live)
     kept = _kept(at_forward, tape.reasons)  # now: holders change as backward releases them
     with probe.stage(Stage.LOSS):
-        loss = training_loss(step, out)
+        loss = training_loss(step, outs[0]) if net.graph is None else user_loss(step, outs)
     with probe.stage(Stage.BACKWARD):
         tape.backward(loss)
     gradients = sum(p.grad.nbytes for p in params if p.grad is not None)
@@ -154,7 +166,7 @@ def predict(
                 p.grad = None
     stages = probe.results()
     loss_bytes = stages[list(Stage).index(Stage.LOSS)].delta
-    breakdown = _breakdown(at_forward, out.buf, loss_bytes, gradients, state)
+    breakdown = _breakdown(at_forward, outs[0].buf, loss_bytes, gradients, state)
     notes = _notes(device, optimizer, len(params), leaves)
     return Prediction(
         net.name,
@@ -169,6 +181,7 @@ def predict(
         kept,
         tuple(tape.events),
         notes,
+        tuple(dict.fromkeys(step.unmodelled)),
     )
 
 

@@ -29,6 +29,7 @@ class Step:
     batch: int
     params: dict[str, Param] = field(default_factory=dict)
     sides: list[tuple[float, Var]] = field(default_factory=list)  # (loss weight, side output)
+    unmodelled: list[str] = field(default_factory=list)  # rows with no rule (a user module)
 
     @property
     def cuda(self) -> bool:

@@ -47,6 +47,37 @@ def training_loss(step: Step, out: Var) -> Var:
     return loss
 
 
+def user_loss(step: Step, outs: list[Var]) -> Var:
+    """A user module's loss (:func:`alexprof.torchside.tracer.user_loss`): over every
+    output that needs a gradient, ``cross_entropy`` of an N x classes one, else
+    ``mean()`` (a scalar; its backward ``grad.expand(shape) / numel`` is one storage the
+    output's size), summed in order (each sum a new scalar; the terms then go)."""
+    t = step.tape
+    terms = []
+    for out in outs:
+        if out.fn is None:
+            continue
+        if len(out.buf.shape) == 2:
+            terms.append(cross_entropy(step, out))
+            continue
+        loss = t.alloc("loss", "mean", Category.LOSS, ())
+        grad = [("grad", out.buf.shape[1:], Category.TEMPORARY)]
+        terms.append(Var(loss, t.node("loss", "MeanBackward0", [out.fn], [],
+                                      allocs("loss", step.batch, grad))))  # fmt: skip
+    total = terms[0]
+    for term in terms[1:]:
+        buf = t.alloc("loss", "loss", Category.LOSS, ())
+        node = t.node("loss", "AddBackward0", [total.fn, term.fn], [], passthrough)
+        if total is not terms[0]:
+            t.drop(total.buf, Holder.PY)
+        total = Var(buf, node)
+    for term in terms[1:] if len(terms) > 1 else ():
+        t.drop(term.buf, Holder.PY)
+    if len(terms) > 1:
+        t.drop(terms[0].buf, Holder.PY)
+    return total
+
+
 def cross_entropy(step: Step, logits: Var) -> Var:
     """``log_softmax`` (kept: its output) then ``nll_loss`` (a scalar and its total weight)."""
     t = step.tape

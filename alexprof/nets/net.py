@@ -11,6 +11,7 @@ from typing import Any
 
 from alexprof.errors import UsageError
 from alexprof.nets.composites import Sequential
+from alexprof.nets.flow import Graph
 from alexprof.nets.shapes import Shape, fmt_shape
 from alexprof.nets.walk import Placed, walk
 
@@ -27,6 +28,7 @@ class Net:
     num_classes: int
     recorded: tuple[Placed, ...] | None = None  # leaves of an extracted torch module
     factory: Callable[[], Any] | None = None  # builds the user's nn.Module (current device)
+    graph: Graph | None = None  # a user module: the data flow between its recorded rows
     batch: int = 1  # the batch size its source uses (memtrace's default)
     stored_batch: int | None = (
         None  # samples x and y hold when the step uses the first `batch` (a view)

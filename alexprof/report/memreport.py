@@ -72,6 +72,8 @@ def diff_stages(pred: Prediction, trace: Trace | None) -> tuple[StageRow, ...]:
             continue
         m = next(s for s in trace.stages if s.stage == p.stage)
         status, reason = _judge(p.allocated, p.peak, m, trace)
+        if status is StageStatus.MISMATCH and pred.unmodelled:
+            status, reason = StageStatus.EXPLAINED, unmodelled_reason(pred, m, p.allocated)
         rows.append(
             StageRow(
                 p.stage,
@@ -132,6 +134,18 @@ def _judge(
             "never a tensor between two ops)"
         )
     return (StageStatus.EXPLAINED, "; ".join(reasons)) if reasons else (StageStatus.EXACT, "")
+
+
+def unmodelled_reason(pred: Prediction, m: StageTrace, predicted: int) -> str:
+    """A user module's rows without a memory rule: the measurement's difference is
+    theirs (their storages are counted as plain outputs that keep nothing)."""
+    names = ", ".join(pred.unmodelled[:3]) + (", ..." if len(pred.unmodelled) > 3 else "")
+    peak = m.peak_ops - pred.stage(m.stage).peak
+    return (
+        f"exact except for {len(pred.unmodelled)} unmodelled row(s) ({names}) holding "
+        f"{m.allocated - predicted:+,} B after the stage, {peak:+,} B at the op-level peak "
+        "(measured minus predicted)"
+    )
 
 
 def expandable(allocator: str) -> bool:

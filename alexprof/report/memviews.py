@@ -138,6 +138,11 @@ def _footer(run: MemRun) -> list[str]:
         if run.trace.device == "cuda":
             lines += _cuda_lines(run)
     lines += [f"{note}." for note in p.notes]
+    if p.unmodelled:
+        lines.append(
+            f"{len(p.unmodelled)} row(s) without a memory rule, predicted as an output that "
+            f"keeps nothing (the measurement tells the rest): {', '.join(p.unmodelled)}."
+        )
     lines.append(torch_line(run.trace))
     return lines
 

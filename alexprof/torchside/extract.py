@@ -15,15 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import torch
 from torch import nn
 
 from alexprof import nets as L
 from alexprof.errors import UsageError
 from alexprof.nets import Placed, Shape, split_weights_bias
+from alexprof.nets.flow import Flow, FlowTensor, Graph, Stored
 from alexprof.nets.params import weights_and_bias
 from alexprof.torchside import functional
 from alexprof.torchside.bridge import reader_of
-from alexprof.torchside.record import BATCH, Call, Recorder, record
+from alexprof.torchside.record import BATCH, Arg, Call, Recorder, record
 
 STRAY = "(unattributed)"
 
@@ -157,6 +159,12 @@ def _numbered(items: list[Row]) -> list[int]:
 def placed(module: nn.Module, recorder: Recorder, in_eval: set[tuple[str, str, int]],
            calls: list[Call]) -> list[Placed]:  # fmt: skip
     """Placed rows of a recording: one per row, then parameters no row used."""
+    return placed_graph(module, recorder, in_eval, calls)[0]
+
+
+def placed_graph(module: nn.Module, recorder: Recorder, in_eval: set[tuple[str, str, int]],
+                 calls: list[Call]) -> tuple[list[Placed], Graph]:  # fmt: skip
+    """:func:`placed`, and the data flow between the rows (:class:`~alexprof.nets.flow.Graph`)."""
     names = {id(p): n for n, p in module.named_parameters(remove_duplicate=False)}
     claimed: set[int] = set()
     result: list[Placed] = []
@@ -166,6 +174,7 @@ def placed(module: nn.Module, recorder: Recorder, in_eval: set[tuple[str, str, i
         raw_seen[call.key] = raw_seen.get(call.key, 0) + 1
         raw_number[id(call)] = raw_seen[call.key]
     found = _merged(rows(calls), dict(module.named_modules()))
+    flows: list[Flow | None] = []
     for row, number in zip(found, _numbered(found)):
         call = row.call
         used = call.params + [p for c in row.extra for p in c.params]
@@ -191,13 +200,83 @@ def placed(module: nn.Module, recorder: Recorder, in_eval: set[tuple[str, str, i
             layer = replace(layer, out=out_shape) if isinstance(layer, L.Unsupported) else layer
         result.append(Placed(row.path, layer, in_shape, out_shape, needs_grad, training_only,
                              number, row.in_backward, row.op, row.via))  # fmt: skip
+        last = row.extra[-1] if row.extra else call
+        flows.append(Flow(tuple(_tensor(a, recorder, names) for a in call.tensors()),
+                          tuple(_tensor(a, recorder, names) for a in last.outs)))  # fmt: skip
     result += _unclaimed(module, claimed, recorder)
     if any(recorder.stray):  # aten ops no call ran (a forward hook's own ops): never dropped
         f, b = recorder.stray
         layer = L.Unsupported("unattributed", "ops outside any call", (), 0, 0, f // BATCH,
                               b // BATCH)  # fmt: skip
         result.append(Placed(STRAY, layer, (), (), False))
-    return result
+    flows += [None] * (len(result) - len(flows))
+    return result, _graph(module, recorder, calls, found, flows, names)
+
+
+def _tensor(a: Arg, recorder: Recorder, names: dict[int, str]) -> FlowTensor:
+    name = ""
+    if a.role == "param" and recorder.tids.get(id(a.param)) == a.tid:
+        name = names.get(id(a.param), "")
+    return FlowTensor(a.tid, a.sid, tuple(a.shape), a.role, a.dtype, a.batched, a.bdim, a.fold,
+                      name, a.needs_grad)  # fmt: skip
+
+
+def _graph(module: nn.Module, recorder: Recorder, calls: list[Call], found: list[Row],
+           flows: list[Flow | None], names: dict[int, str]) -> Graph:  # fmt: skip
+    """Each call's deaths go to the first row that begins at or after it; so do the
+    constants made before a row's own call (those made inside a module that is one row
+    are its rule's to model)."""
+    index = {id(c): i for i, c in enumerate(calls)}
+    starts = [index[id(r.call)] for r in found]
+    dead: list[list[int]] = [[] for _ in found]
+    made: list[list[Arg]] = [[] for _ in found]
+    end_dead, end_made = list(recorder.dead_at_end), list(recorder.made_at_end)
+    at = 0
+    for i, call in enumerate(calls):
+        while at < len(starts) and starts[at] < i:
+            at += 1
+        if at < len(starts):
+            dead[at] += call.dead_before
+            if starts[at] == i:  # made inside a module's row: its rule models them
+                made[at] += call.made_before
+        else:
+            end_dead[:0], end_made[:0] = call.dead_before, call.made_before
+    out_flows: list[Flow | None] = []
+    for i, flow in enumerate(flows):
+        if flow is not None and i < len(found):
+            consts = tuple(_const(a, recorder, names) for a in made[i])
+            flow = replace(flow, dead_before=tuple(dead[i]), made_before=consts)
+        out_flows.append(flow)
+    known = {a.tid: a for c in calls for a in c.outs}  # batch dims resolved there
+    assert recorder.input is not None
+    return Graph(
+        _tensor(recorder.input, recorder, names),
+        tuple(out_flows),
+        tuple(_tensor(known.get(a.tid, a), recorder, names) for a in recorder.outputs),
+        tuple(end_dead),
+        tuple(_const(a, recorder, names) for a in end_made),
+        _stored(module, recorder),
+        BATCH,
+    )
+
+
+def _const(a: Arg, recorder: Recorder, names: dict[int, str]) -> FlowTensor:
+    """A constant the forward made: batched when its first dim is the batch."""
+    first = bool(a.shape) and a.shape[0] == BATCH
+    return replace(_tensor(a, recorder, names), batched=first, bdim=0 if first else None)
+
+
+def _stored(module: nn.Module, recorder: Recorder) -> tuple[Stored, ...]:
+    """Every parameter, then every buffer (``to_empty`` allocates them all)."""
+    found: list[tuple[str, torch.Tensor, bool]] = [
+        (n, p, p.requires_grad) for n, p in module.named_parameters()
+    ]
+    found += [(n, b, False) for n, b in module.named_buffers()]
+    return tuple(
+        Stored(n, tuple(t.shape), str(t.dtype).removeprefix("torch."), learned,
+               recorder.tids.get(id(t), 0), recorder.sids.get(t.untyped_storage()._cdata, 0))
+        for n, t, learned in found
+    )  # fmt: skip
 
 
 def _unclaimed(module: nn.Module, claimed: set[int], recorder: Recorder) -> list[Placed]:
@@ -216,14 +295,12 @@ def _unclaimed(module: nn.Module, claimed: set[int], recorder: Recorder) -> list
     return rows_
 
 
-def extract(factory: Any, input_shape: Shape) -> tuple[list[Placed], nn.Module]:
-    """The placed rows of the module ``factory`` builds (on meta), for one sample, and
-    that module."""
-    calls, in_eval, recorder = record(factory, input_shape, backward=False)
-    unsupported = any(r.layer is None for r in rows(calls))
-    if unsupported or recorder.stray[0]:  # their backward FLOPs are torch's: run it
-        recorder.backward()
-    return placed(recorder.module, recorder, in_eval, calls), recorder.module
+def extract(factory: Any, input_shape: Shape) -> tuple[list[Placed], Graph, nn.Module]:
+    """The placed rows of the module ``factory`` builds (on meta), for one sample, the data
+    flow between them, and that module."""
+    calls, in_eval, recorder = record(factory, input_shape)
+    leaves, graph = placed_graph(recorder.module, recorder, in_eval, calls)
+    return leaves, graph, recorder.module
 
 
 def measured_flops(factory: Any, input_shape: Shape, batch: int) -> dict[str, tuple[int, int]]:

@@ -92,6 +92,9 @@ class Arg:
     bdim: int | None = None  # its batch dim, once the shapes pass has run
     fold: int = 1  # >1: the batch is folded into ``bdim`` with this many per sample
     batched: bool = False  # does it follow the batch at all?
+    tid: int = 0  # which tensor object (1, 2, ... in order of first sight; 0: not tracked)
+    sid: int = 0  # which storage (views and in-place results share their input's)
+    dtype: str = "float32"
 
     def per_sample(self) -> Shape:
         if not self.batched or self.bdim is None:
@@ -130,6 +133,9 @@ class Call:
     params: list[nn.Parameter] = field(default_factory=list)  # parameters it used, in order
     nodes: list[Any] = field(default_factory=list)  # the autograd nodes it created
     in_backward: bool = False  # does the loss depend on one of its nodes?
+    dead_before: list[int] = field(default_factory=list)  # tids whose last Python reference
+    # went before this call began (the forward's locals, temporaries of an expression)
+    made_before: list[Arg] = field(default_factory=list)  # constants made before it began
 
     @property
     def key(self) -> tuple[str, str]:
@@ -142,6 +148,11 @@ class Call:
         """Its input: the first tensor derived from the model's input."""
         acts = [a for a in self.tensors() if a.role == "act"]
         return acts[0] if acts else None
+
+
+def _cxx_holds(t: torch.Tensor) -> int:
+    """1 when C++ also holds the tensor (then it holds a reference to its Python object)."""
+    return int(t._use_count() > 1)  # type: ignore[attr-defined]
 
 
 def _names() -> dict[int, str]:
@@ -196,7 +207,7 @@ class Recorder:
         self.names = {m: n for n, m in module.named_modules()}
         self.calls: list[Call] = []
         self.kinds: dict[int, tuple[str, Any]] = {}
-        self.keep: list[torch.Tensor] = []  # so that ids stay unique while recording
+        self.keep: dict[int, torch.Tensor] = {}  # so that ids stay unique while recording
         self.frames: list[tuple[nn.Module, Call | None]] = []
         self.running: list[Call] = []  # torch calls in progress (innermost last)
         self.node_owner: dict[Any, Call] = {}
@@ -205,6 +216,17 @@ class Recorder:
         self.loss: torch.Tensor | None = None  # the training loss, until backward has run
         self.stray = [0, 0]  # FLOPs no call ran (forward, backward): shown, never dropped
         self.counter = FlopCounterMode(display=False)
+        self.tids: dict[int, int] = {}  # id(tensor) -> tid
+        self.sids: dict[int, int] = {}  # storage -> sid
+        sentinel = torch.empty(0, device="meta")
+        self.keep[id(sentinel)] = sentinel
+        self.watched: dict[int, torch.Tensor] = {0: sentinel}  # tid -> tensor: its death is noted
+        self.pending: list[int] = []  # deaths not yet given to a call
+        self.made: list[Arg] = []  # constants made since the last call
+        self.dead_at_end: list[int] = []  # deaths when the forward returned
+        self.made_at_end: list[Arg] = []
+        self.input: Arg | None = None  # the model's input, and what the forward returned
+        self.outputs: list[Arg] = []
 
     def backward(self) -> None:
         """Run the backward from the training loss, charging each op to its call."""
@@ -220,7 +242,7 @@ class Recorder:
     @_ours
     def mark(self, t: torch.Tensor, role: str, param: Any = None) -> None:
         self.kinds[id(t)] = (role, param)
-        self.keep.append(t)
+        self.keep[id(t)] = t
 
     def role(self, t: torch.Tensor) -> tuple[str, Any]:
         if isinstance(t, nn.Parameter):
@@ -229,7 +251,33 @@ class Recorder:
 
     def arg(self, t: torch.Tensor) -> Arg:
         role, param = self.role(t)
-        return Arg(tuple(t.shape), role, param, bool(t.requires_grad))
+        if id(t) not in self.tids:
+            self.tids[id(t)] = len(self.tids) + 1
+            self.keep[id(t)] = t
+            if role != "param":
+                self.watched[self.tids[id(t)]] = t
+        storage = t.untyped_storage()._cdata
+        sid = self.sids.setdefault(storage, len(self.sids) + 1)
+        dtype = str(t.dtype).removeprefix("torch.")
+        return Arg(tuple(t.shape), role, param, bool(t.requires_grad), tid=self.tids[id(t)],
+                   sid=sid, dtype=dtype)  # fmt: skip
+
+    def scan(self) -> None:
+        """Note every watched tensor that nothing references any more but the recorder
+        (its Python lifetime: the storage may live on, saved by autograd).  The sentinel
+        (tid 0), held by the recorder alone, tells how many references that is; a tensor
+        that C++ also holds (autograd saved it: ``_use_count() > 1``) holds one more on
+        its Python object."""
+        counts = {tid: sys.getrefcount(t) - _cxx_holds(t) for tid, t in self.watched.items()}
+        for tid, n in counts.items():
+            if tid and n <= counts[0]:
+                del self.watched[tid]
+                self.pending.append(tid)
+
+    def begin(self, call: Call) -> None:
+        self.scan()
+        call.dead_before, self.pending = self.pending, []
+        call.made_before, self.made = self.made, []
 
     @_ours
     def wrap(self, tree: Any) -> Any:
@@ -246,6 +294,7 @@ class Recorder:
         call = None
         if reader_of(mod) is not None:
             call = Call(self.names[mod], "", module=mod, owner=self.owner())
+            self.begin(call)
             call.args, call.kwargs = self.wrap(args), self.wrap(kwargs)
             call.params = list(mod.parameters())
             self.calls.append(call)
@@ -274,9 +323,14 @@ class Recorder:
                         self.mark(t, "param", params[0])
                     else:
                         self.mark(t, "const")
+                        known = t.untyped_storage()._cdata in self.sids or any(t is i for i in ins)
+                        const = self.arg(t)
+                        if not known:  # a new storage (not a buffer updated in place)
+                            self.made.append(const)
             return out
         mod = self.frames[-1][0]
         call = Call(self.names[mod], _op_name(name), _via(func, name), owner=self.owner())
+        self.begin(call)
         call.args, call.kwargs = self.wrap(args), self.wrap(kwargs)
         call.params = [p for r, p in roles if r == "param"]
         self.running.append(call)
@@ -364,6 +418,10 @@ def run(module: nn.Module, input_shape: Shape, batch: int, train: bool, count: b
     ]
     x = torch.empty((batch, *input_shape), device="meta")
     recorder.mark(x, "act")
+    recorder.input = recorder.arg(x)
+    recorder.input.batched, recorder.input.bdim = True, 0
+    for t in [*module.parameters(), *module.buffers()]:  # their tensor and storage ids
+        recorder.arg(t)
     recorder.mode = _Aten(recorder)
     try:
         with recorder.mode, _Functions(recorder):
@@ -371,6 +429,10 @@ def run(module: nn.Module, input_shape: Shape, batch: int, train: bool, count: b
     finally:
         for h in hooks:
             h.remove()
+    recorder.outputs = [recorder.arg(t) for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
+    recorder.scan()  # what the forward let go of when it returned (``out`` is held here)
+    recorder.dead_at_end, recorder.pending = recorder.pending, []
+    recorder.made_at_end, recorder.made = recorder.made, []
     grads = any(isinstance(t, torch.Tensor) and t.requires_grad for t in tree_leaves(out))
     if train and grads:  # nothing learned: no backward (every row's backward is 0)
         recorder.loss = training_loss(out, module)

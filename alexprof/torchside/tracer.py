@@ -64,8 +64,10 @@ def run_step(
     log: bool = False,
     seed: int = 0,
 ) -> Trace:
-    """Run one training step of ``net`` and measure every stage."""
-    check_modelled(net)
+    """Run one training step of ``net`` (descriptors, or a user's module) and measure
+    every stage."""
+    if net.recorded is None:
+        check_modelled(net)
     if device == "cuda" and not cuda_available():
         raise UsageError(
             "--device cuda: no CUDA device is available here (torch "
@@ -115,12 +117,15 @@ def _step(
     with probe.stage(Stage.INPUT):
         x = torch.rand((stored, *shape), dtype=dt, device=dev)
         y = torch.randint(
-            0, net.num_classes, (stored, 1) if net.stored_batch else (stored,), device=dev
+            0, max(net.num_classes, 1), (stored, 1) if net.stored_batch else (stored,), device=dev
         )
         xb, yb = (x[:batch], y[:batch].squeeze(1)) if net.stored_batch else (x, y)
     with probe.stage(Stage.MODEL):
-        with torch.device("meta"):
-            model = to_module(net.body)
+        if net.factory is not None:  # a user's module: built on meta, as it was recorded
+            model = net.factory()
+        else:
+            with torch.device("meta"):
+                model = to_module(net.body)
         model = model.to(dtype=dt).to_empty(device=dev)
         with torch.no_grad():
             for m in model.modules():
@@ -132,7 +137,7 @@ def _step(
     with probe.stage(Stage.FORWARD):
         out = model(xb)
     with probe.stage(Stage.LOSS):
-        loss = cross_entropy(out, yb)
+        loss = cross_entropy(out, yb) if net.factory is None else user_loss(out, yb)
         for weight, side in side_outputs(model):  # GoogLeNet's auxiliary classifiers
             loss = loss + weight * cross_entropy(side, yb)
     with probe.stage(Stage.BACKWARD):
@@ -143,6 +148,26 @@ def _step(
     with probe.stage(Stage.ZERO_GRAD):
         (opt or model).zero_grad(set_to_none=True)
     del x, y, xb, yb, out, loss
+
+
+def user_loss(out: Any, y: torch.Tensor) -> torch.Tensor:
+    """The loss of a user's module: over every tensor it returned that needs a gradient
+    (a tuple, a dict), ``cross_entropy(t, y)`` for an N x classes output (``y`` is
+    class 0), else ``t.mean()``; the terms are summed in order."""
+    from torch.nn.functional import cross_entropy
+    from torch.utils._pytree import tree_leaves
+
+    terms = [
+        cross_entropy(t, y) if t.dim() == 2 else t.mean()
+        for t in tree_leaves(out)
+        if isinstance(t, torch.Tensor) and t.requires_grad
+    ]
+    if not terms:
+        raise UsageError("the model's output does not depend on its parameters; nothing to train")
+    loss = terms[0]
+    for term in terms[1:]:
+        loss = loss + term
+    return loss
 
 
 def _optimizer(

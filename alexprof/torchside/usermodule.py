@@ -89,7 +89,7 @@ def load_module(ref: str, factory: Callable[[], Any], input_shape: Shape) -> Net
 
     build = meta_factory(ref, factory)
     try:
-        leaves, module = extract(build, input_shape)
+        leaves, graph, module = extract(build, input_shape)
     except (UsageError, RecorderError):  # a RecorderError is alexprof's bug, not the user's
         raise
     except TypeError as e:
@@ -111,6 +111,7 @@ def load_module(ref: str, factory: Callable[[], Any], input_shape: Shape) -> Net
         0,
         recorded=tuple(leaves),
         factory=build,
+        graph=graph,
     )
 
 

@@ -89,12 +89,14 @@ def test_bad_usage_is_one_line_exit_2(cli, args: list[str], word: str) -> None:
     assert r.err.count("\n") == 1 and word in r.err and "Traceback" not in r.err
 
 
-def test_user_modules_are_refused_spec_files_work(cli, tmp_path) -> None:
+def test_user_modules_and_spec_files_are_measured(cli, tmp_path) -> None:
     from pathlib import Path
 
     usernets = Path(__file__).parent.parent / "fixtures" / "usernets.py"
-    r = cli("memtrace", "--predict-only", f"{usernets}:tiny", "--input", "3,16,16")
-    assert r.code == 2 and "user module" in r.err and r.err.count("\n") == 1
+    r = cli("memtrace", f"{usernets}:tiny", "--input", "3,16,16", "--device", "cpu",
+            "--batch", "2", "--format", "json")
+    assert r.code == 0, r.err
+    assert all(s["allocated"] == s["predicted"] for s in r.json()["stages"])
     spec = tmp_path / "tiny.json"
     spec.write_text(json.dumps({"name": "tiny", "input": [3, 8, 8], "num_classes": 4, "layers": [
         {"type": "Conv2d", "name": "conv", "out_channels": 2, "kernel_size": 3},

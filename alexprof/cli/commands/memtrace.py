@@ -117,7 +117,6 @@ def memtrace(
     """
     from alexprof.errors import choose
     from alexprof.memory.predict import DTYPES, OPTIMIZERS
-    from alexprof.memory.stages import check_modelled
     from alexprof.report.memviews import memtrace_text
     from alexprof.report.output import emit
     from alexprof.report.render import check_format
@@ -126,7 +125,7 @@ def memtrace(
     choose(DTYPES, dtype, "--dtype", option=True)
     choose(OPTIMIZERS, optimizer, "--optimizer", option=True)
     loaded = load(reference(model, None, spec), input)
-    net = check_modelled(loaded.net)
+    net = loaded.net  # descriptors, or a user's module (its recorded rows and data flow)
     batches = batch_list(batch or str(net.batch))
     if plot is not None and len(batches) > 1:
         raise UsageError(f"--plot draws one batch size; --batch {batch!r} names {len(batches)}")
