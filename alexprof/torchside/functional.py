@@ -17,7 +17,7 @@ from typing import Any
 from alexprof import nets as L
 from alexprof.errors import UsageError
 from alexprof.nets import Shape
-from alexprof.torchside.record import Arg, Call
+from alexprof.torchside.calls import Arg, Call
 
 Reader = Callable[[Call, str], "L.Layer | None"]
 READERS: dict[str, Reader] = {}

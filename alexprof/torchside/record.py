@@ -17,22 +17,16 @@ called again with arguments rebuilt by alexprof.  While it runs:
 The step is run twice more, shapes only: at a second batch size, which tells each
 tensor's batch dim (and a batch folded into another dim, as attention's
 ``B*heads``), and in eval mode, which tells the calls that run only in training.
-:mod:`alexprof.torchside.rows` turns the calls into rows.
+:mod:`alexprof.torchside.extract` turns the calls into rows; :mod:`~alexprof.torchside.calls`
+says what a call is.
 """
 
 from __future__ import annotations
 
-import dis
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from functools import wraps
-from types import FunctionType
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -41,6 +35,18 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from alexprof.nets import Shape
 from alexprof.torchside.bridge import reader_of
+from alexprof.torchside.calls import (
+    Arg,
+    Call,
+    RecorderError,
+    _cxx_holds,
+    _op_name,
+    _ours,
+    _via,
+)
+from alexprof.torchside.coldstart import compiler_left_cold
+
+__all__ = ["BATCH", "PROBE", "Arg", "Call", "Recorder", "RecorderError", "record", "run"]
 
 BATCH = 2  # the counting pass: BatchNorm in train mode refuses one value per channel
 PROBE = 3  # the shapes pass: a dim that follows the batch is its batch dim
@@ -58,145 +64,6 @@ _CREATION = frozenset(
     "new_empty new_zeros new_ones new_full new_tensor zeros_like ones_like empty_like "
     "full_like rand_like randn_like randint_like".split()
 )
-_TORCH = str(torch.__file__).rsplit("/", 1)[0]
-
-
-class RecorderError(RuntimeError):
-    """alexprof's own bookkeeping failed while the user's forward ran: a bug of
-    alexprof's, never reported as the user's (:func:`_ours`)."""
-
-
-def _ours(method: Any) -> Any:
-    """Mark a recorder step as alexprof's own: a failure in it is a RecorderError."""
-
-    @wraps(method)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(*args, **kwargs)
-        except RecorderError:
-            raise
-        except Exception as e:
-            raise RecorderError(f"recording {method.__name__}: {type(e).__name__}: {e}") from e
-
-    return run
-
-
-@dataclass
-class Arg:
-    """A tensor a call took or returned."""
-
-    shape: Shape  # batched, as it ran
-    role: str  # "act" (derived from the input), "param" (a parameter or a view of one), "const"
-    param: Any = None  # the nn.Parameter behind a "param"
-    needs_grad: bool = False
-    bdim: int | None = None  # its batch dim, once the shapes pass has run
-    fold: int = 1  # >1: the batch is folded into ``bdim`` with this many per sample
-    batched: bool = False  # does it follow the batch at all?
-    tid: int = 0  # which tensor object (1, 2, ... in order of first sight; 0: not tracked)
-    sid: int = 0  # which storage (views and in-place results share their input's)
-    dtype: str = "float32"
-
-    def per_sample(self) -> Shape:
-        if not self.batched or self.bdim is None:
-            return tuple(self.shape)
-        if self.fold > 1:
-            return (*self.shape[: self.bdim], self.fold, *self.shape[self.bdim + 1 :])
-        return (*self.shape[: self.bdim], *self.shape[self.bdim + 1 :])
-
-    def sample_dim(self, dim: int) -> int | None:
-        """A batched dim of this tensor as a per-sample dim (None: the batch dim itself)."""
-        rank = len(self.shape)
-        d = dim % rank if rank else 0
-        if not self.batched or self.bdim is None or self.fold > 1:
-            return d
-        if d == self.bdim:
-            return None
-        return d - 1 if d > self.bdim else d
-
-
-@dataclass
-class Call:
-    """One module call or one torch call of the forward."""
-
-    path: str  # the module: its dotted name ("" = root)
-    op: str  # "" for a module call; else the torch call ("add", "cat", "conv2d", ...)
-    via: str = (
-        ""  # the callable, as ``Tensor.__add__`` / ``Tensor.add`` / ``torch.cat`` / ``F.relu``
-    )
-    module: nn.Module | None = None
-    args: Any = ()  # positional args, tensors as Arg
-    kwargs: Any = None  # keyword args, tensors as Arg
-    outs: list[Arg] = field(default_factory=list)
-    owner: Call | None = None  # the candidate module call it ran inside
-    flops: int = 0  # FlopCounterMode's formulas, forward, whole batch
-    flops_backward: int = 0
-    params: list[nn.Parameter] = field(default_factory=list)  # parameters it used, in order
-    nodes: list[Any] = field(default_factory=list)  # the autograd nodes it created
-    in_backward: bool = False  # does the loss depend on one of its nodes?
-    dead_before: list[int] = field(default_factory=list)  # tids whose last Python reference
-    # went before this call began (the forward's locals, temporaries of an expression)
-    made_before: list[Arg] = field(default_factory=list)  # constants made before it began
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.path, self.op)
-
-    def tensors(self) -> list[Arg]:
-        return [a for a in tree_leaves((self.args, self.kwargs)) if isinstance(a, Arg)]
-
-    def first(self) -> Arg | None:
-        """Its input: the first tensor derived from the model's input."""
-        acts = [a for a in self.tensors() if a.role == "act"]
-        return acts[0] if acts else None
-
-
-def _cxx_holds(t: torch.Tensor) -> int:
-    """1 when C++ also holds the tensor (then it holds a reference to its Python object)."""
-    return int(t._use_count() > 1)  # type: ignore[attr-defined]
-
-
-def _names() -> dict[int, str]:
-    table: dict[int, str] = {}
-    for prefix, space in (("torch.", torch), ("F.", F), ("Tensor.", torch.Tensor)):
-        for attr in dir(space):
-            obj = getattr(space, attr, None)
-            if callable(obj):
-                table.setdefault(id(obj), prefix + attr)
-    return table
-
-
-_VIA = _names()
-_DUNDER = {"add": "__add__", "add_": "__iadd__", "mul": "__mul__", "mul_": "__imul__",
-           "sub": "__sub__", "sub_": "__isub__", "div": "__truediv__", "div_": "__itruediv__",
-           "matmul": "__matmul__", "rsub": "__rsub__"}  # fmt: skip
-
-
-def _operator() -> bool:
-    """Did the user's code reach this call through an operator (``x + y``, ``x @ w``)?"""
-    frame = sys._getframe(2)
-    while frame is not None and (
-        frame.f_code.co_filename.startswith(_TORCH) or frame.f_code.co_filename == __file__
-    ):
-        frame = frame.f_back  # type: ignore[assignment]
-    if frame is None:
-        return False
-    return dis.opname[frame.f_code.co_code[frame.f_lasti]] == "BINARY_OP"
-
-
-def _via(func: Any, name: str) -> str:
-    if name in _DUNDER and _operator():
-        return f"Tensor.{_DUNDER[name]}"
-    return _VIA.get(id(func), f"{getattr(func, '__module__', '') or ''}.{name}".lstrip("."))
-
-
-def _op_name(name: str) -> str:
-    if name.startswith("__i") and name.endswith("__"):  # __iadd__ -> add_
-        return name[3:-2].replace("truediv", "div") + "_"
-    if name.startswith("__r") and name.endswith("__") and name != "__repr__":
-        return name[3:-2].replace("truediv", "div")
-    if name.startswith("__") and name.endswith("__"):
-        return name[2:-2].replace("truediv", "div")
-    return name
 
 
 class Recorder:
@@ -486,42 +353,6 @@ def batch_dims(counted: list[Call], probe: list[Call], batch: int, other: int) -
                 and a.shape[d] * other == b.shape[d] * batch
             ):
                 a.bdim, a.fold = d, a.shape[d] // batch
-
-
-@contextmanager
-def compiler_left_cold() -> Iterator[None]:
-    """Run torch's Python meta kernels without importing its compiler.
-
-    Many meta kernels (``torch._refs``) are wrapped in ``torch._disable_dynamo``, which
-    imports ``torch._dynamo`` (about a second) on a kernel's first call, only to wrap it
-    in "do not compile this": a no-op while nothing is being compiled, as here.  Each
-    wrapper looks for a cached ``__dynamo_disable`` on its function first; for the
-    duration of the recording that cache is the function itself, and it is removed
-    afterwards, so a later ``torch.compile`` in the same process is unaffected.  When the
-    compiler is already imported there is nothing to save and nothing is touched."""
-    if "torch._dynamo" in sys.modules:
-        yield
-        return
-    import gc
-
-    import torch._compile
-
-    consts = torch._compile._disable_dynamo.__code__.co_consts
-    inner = next(c for c in consts if getattr(c, "co_name", "") == "inner")
-    slot = inner.co_freevars.index("fn")
-    cached: list[Any] = []
-    for obj in gc.get_objects():
-        if type(obj) is FunctionType and obj.__code__ is inner and obj.__closure__:
-            fn = obj.__closure__[slot].cell_contents
-            if getattr(fn, "__dynamo_disable", None) is None:
-                setattr(fn, "__dynamo_disable", fn)
-                cached.append(fn)
-    try:
-        yield
-    finally:
-        for fn in cached:
-            if getattr(fn, "__dynamo_disable", None) is fn:
-                delattr(fn, "__dynamo_disable")
 
 
 def record(
