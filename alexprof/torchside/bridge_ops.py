@@ -12,112 +12,45 @@ user's forward only.
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import nn
 
 from alexprof import nets as L
 from alexprof.torchside.bridge_base import builder, extracts, two
 
-# --- activations: torch modules, fields as the descriptors name them --------------------
+# --- activations: torch modules whose fields are named as the descriptors' ------------
+
+# descriptor kind -> (torch module, the fields both share: constructor keywords and attributes)
+_SAME_FIELDS: dict[type[L.Layer], tuple[type[nn.Module], tuple[str, ...]]] = {
+    L.ReLU6: (nn.ReLU6, ("inplace",)),
+    L.Hardtanh: (nn.Hardtanh, ("min_val", "max_val", "inplace")),
+    L.Hardswish: (nn.Hardswish, ("inplace",)),
+    L.Hardsigmoid: (nn.Hardsigmoid, ("inplace",)),
+    L.SiLU: (nn.SiLU, ("inplace",)),
+    L.Sigmoid: (nn.Sigmoid, ()),
+    L.GELU: (nn.GELU, ("approximate",)),
+    L.LeakyReLU: (nn.LeakyReLU, ("negative_slope", "inplace")),
+    L.ELU: (nn.ELU, ("alpha", "inplace")),
+    L.Identity: (nn.Identity, ()),
+}
 
 
-@builder(L.ReLU6)
-def _relu6(d: L.ReLU6) -> nn.Module:
-    return nn.ReLU6(inplace=d.inplace)
+def _same_fields(kind: type[L.Layer], torch_type: type[nn.Module], fields: tuple[str, ...]) -> None:
+    """Register the builder and extraction of a kind whose fields torch names alike."""
+
+    def build(d: Any) -> nn.Module:
+        return torch_type(**{f: getattr(d, f) for f in fields})
+
+    def read(m: Any, name: str) -> L.Layer | None:
+        return kind(name, **{f: getattr(m, f) for f in fields})
+
+    builder(kind)(build)
+    extracts(kind, torch_type)(read)
 
 
-@extracts(L.ReLU6, nn.ReLU6)
-def _relu6_of(m: nn.ReLU6, name: str) -> L.Layer | None:
-    return L.ReLU6(name, inplace=m.inplace)
-
-
-@builder(L.Hardtanh)
-def _hardtanh(d: L.Hardtanh) -> nn.Module:
-    return nn.Hardtanh(d.min_val, d.max_val, inplace=d.inplace)
-
-
-@extracts(L.Hardtanh, nn.Hardtanh)
-def _hardtanh_of(m: nn.Hardtanh, name: str) -> L.Layer | None:
-    return L.Hardtanh(name, min_val=m.min_val, max_val=m.max_val, inplace=m.inplace)
-
-
-@builder(L.Hardswish)
-def _hardswish(d: L.Hardswish) -> nn.Module:
-    return nn.Hardswish(inplace=d.inplace)
-
-
-@extracts(L.Hardswish, nn.Hardswish)
-def _hardswish_of(m: nn.Hardswish, name: str) -> L.Layer | None:
-    return L.Hardswish(name, inplace=m.inplace)
-
-
-@builder(L.Hardsigmoid)
-def _hardsigmoid(d: L.Hardsigmoid) -> nn.Module:
-    return nn.Hardsigmoid(inplace=d.inplace)
-
-
-@extracts(L.Hardsigmoid, nn.Hardsigmoid)
-def _hardsigmoid_of(m: nn.Hardsigmoid, name: str) -> L.Layer | None:
-    return L.Hardsigmoid(name, inplace=m.inplace)
-
-
-@builder(L.SiLU)
-def _silu(d: L.SiLU) -> nn.Module:
-    return nn.SiLU(inplace=d.inplace)
-
-
-@extracts(L.SiLU, nn.SiLU)
-def _silu_of(m: nn.SiLU, name: str) -> L.Layer | None:
-    return L.SiLU(name, inplace=m.inplace)
-
-
-@builder(L.Sigmoid)
-def _sigmoid(d: L.Sigmoid) -> nn.Module:
-    return nn.Sigmoid()
-
-
-@extracts(L.Sigmoid, nn.Sigmoid)
-def _sigmoid_of(m: nn.Sigmoid, name: str) -> L.Layer | None:
-    return L.Sigmoid(name)
-
-
-@builder(L.GELU)
-def _gelu(d: L.GELU) -> nn.Module:
-    return nn.GELU(approximate=d.approximate)
-
-
-@extracts(L.GELU, nn.GELU)
-def _gelu_of(m: nn.GELU, name: str) -> L.Layer | None:
-    return L.GELU(name, approximate=m.approximate)
-
-
-@builder(L.LeakyReLU)
-def _leaky(d: L.LeakyReLU) -> nn.Module:
-    return nn.LeakyReLU(d.negative_slope, inplace=d.inplace)
-
-
-@extracts(L.LeakyReLU, nn.LeakyReLU)
-def _leaky_of(m: nn.LeakyReLU, name: str) -> L.Layer | None:
-    return L.LeakyReLU(name, negative_slope=m.negative_slope, inplace=m.inplace)
-
-
-@builder(L.ELU)
-def _elu(d: L.ELU) -> nn.Module:
-    return nn.ELU(d.alpha, inplace=d.inplace)
-
-
-@extracts(L.ELU, nn.ELU)
-def _elu_of(m: nn.ELU, name: str) -> L.Layer | None:
-    return L.ELU(name, alpha=m.alpha, inplace=m.inplace)
-
-
-@builder(L.Identity)
-def _identity(d: L.Identity) -> nn.Module:
-    return nn.Identity()
-
-
-@extracts(L.Identity, nn.Identity)
-def _identity_of(m: nn.Identity, name: str) -> L.Layer | None:
-    return L.Identity(name)
+for _kind, (_torch_type, _fields) in _SAME_FIELDS.items():
+    _same_fields(_kind, _torch_type, _fields)
 
 
 # --- norms and pooling ------------------------------------------------------------------
