@@ -30,6 +30,7 @@ from alexprof.torchside.bridge_base import (
     Reader,
     builder,
     extracts,
+    output_pair,
 )
 from alexprof.torchside.bridge_base import two as _two
 
@@ -212,8 +213,8 @@ def _adaptive(d: L.AdaptiveAvgPool2d) -> nn.Module:
 
 @extracts(L.AdaptiveAvgPool2d, nn.AdaptiveAvgPool2d)
 def _adaptive_of(m: nn.AdaptiveAvgPool2d, name: str) -> L.Layer | None:
-    size = m.output_size if isinstance(m.output_size, (tuple, list)) else (m.output_size,) * 2
-    return None if None in size else L.AdaptiveAvgPool2d(name, _two(size))
+    size = output_pair(m.output_size)
+    return None if size is None else L.AdaptiveAvgPool2d(name, size)
 
 
 @builder(L.LocalResponseNorm)

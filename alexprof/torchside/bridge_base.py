@@ -64,3 +64,10 @@ def reads_named(*class_names: str) -> Callable[[Reader], Reader]:
 def two(value: Any) -> L.Pair:
     """A torch module's ``int`` or pair field as the descriptor's pair."""
     return L.pair(value, "a torch module's field")
+
+
+def output_pair(size: Any) -> L.Pair | None:
+    """An adaptive pool's ``output_size`` as a pair; None where an entry is None (that
+    dim keeps the input's size, which no descriptor says)."""
+    both = tuple(size) if isinstance(size, (tuple, list)) else (size, size)
+    return None if None in both else two(both)

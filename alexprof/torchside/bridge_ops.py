@@ -17,7 +17,7 @@ from typing import Any
 from torch import nn
 
 from alexprof import nets as L
-from alexprof.torchside.bridge_base import builder, extracts, two
+from alexprof.torchside.bridge_base import builder, extracts, output_pair
 
 # --- activations: torch modules whose fields are named as the descriptors' ------------
 
@@ -87,10 +87,8 @@ def _adaptive_max(d: L.AdaptiveMaxPool2d) -> nn.Module:
 @extracts(L.AdaptiveMaxPool2d, nn.AdaptiveMaxPool2d)
 def _adaptive_max_of(m: nn.AdaptiveMaxPool2d, name: str) -> L.Layer | None:
     """None with ``return_indices`` (two outputs) or a ``None`` size (the input's own)."""
-    size = m.output_size if isinstance(m.output_size, (tuple, list)) else (m.output_size,) * 2
-    if m.return_indices or None in size:
-        return None
-    return L.AdaptiveMaxPool2d(name, two(size))
+    size = output_pair(m.output_size)
+    return None if m.return_indices or size is None else L.AdaptiveMaxPool2d(name, size)
 
 
 @builder(L.ChannelShuffle)

@@ -17,6 +17,7 @@ from typing import Any
 from alexprof import nets as L
 from alexprof.errors import UsageError
 from alexprof.nets import Shape
+from alexprof.torchside.bridge_base import output_pair
 from alexprof.torchside.calls import Arg, Call
 
 Reader = Callable[[Call, str], "L.Layer | None"]
@@ -231,23 +232,18 @@ def _avg_pool(call: Call, name: str) -> L.Layer | None:
                        _get(call, 5, "count_include_pad", True))  # fmt: skip
 
 
-def _size(call: Call) -> Any:
-    size = _get(call, 1, "output_size")
-    return (size, size) if isinstance(size, int) else size
-
-
 @reads("adaptive_avg_pool2d")
 def _adaptive_avg(call: Call, name: str) -> L.Layer | None:
-    size = _size(call)
-    return None if size is None or None in size else L.AdaptiveAvgPool2d(name, tuple(size))
+    size = output_pair(_get(call, 1, "output_size"))
+    return None if size is None else L.AdaptiveAvgPool2d(name, size)
 
 
 @reads("adaptive_max_pool2d")
 def _adaptive_max(call: Call, name: str) -> L.Layer | None:
-    size = _size(call)
-    if size is None or None in size or _get(call, 2, "return_indices", False):
+    size = output_pair(_get(call, 1, "output_size"))
+    if size is None or _get(call, 2, "return_indices", False):
         return None
-    return L.AdaptiveMaxPool2d(name, tuple(size))
+    return L.AdaptiveMaxPool2d(name, size)
 
 
 @reads("view", "reshape", "flatten", "unflatten", "squeeze", "unsqueeze", "view_as",
