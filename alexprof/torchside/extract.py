@@ -156,15 +156,10 @@ def _numbered(items: list[Row]) -> list[int]:
     return numbers
 
 
-def placed(module: nn.Module, recorder: Recorder, in_eval: set[tuple[str, str, int]],
-           calls: list[Call]) -> list[Placed]:  # fmt: skip
-    """Placed rows of a recording: one per row, then parameters no row used."""
-    return placed_graph(module, recorder, in_eval, calls)[0]
-
-
 def placed_graph(module: nn.Module, recorder: Recorder, in_eval: set[tuple[str, str, int]],
                  calls: list[Call]) -> tuple[list[Placed], Graph]:  # fmt: skip
-    """:func:`placed`, and the data flow between the rows (:class:`~alexprof.nets.flow.Graph`)."""
+    """Placed rows of a recording (one per row, then parameters no row used), and the data
+    flow between them (:class:`~alexprof.nets.flow.Graph`)."""
     names = {id(p): n for n, p in module.named_parameters(remove_duplicate=False)}
     claimed: set[int] = set()
     result: list[Placed] = []

@@ -356,15 +356,14 @@ def batch_dims(counted: list[Call], probe: list[Call], batch: int, other: int) -
 
 
 def record(
-    module_factory: Any, input_shape: Shape, batch: int = BATCH, backward: bool = True
+    module_factory: Any, input_shape: Shape, batch: int = BATCH
 ) -> tuple[list[Call], set[tuple[str, str, int]], Recorder]:
     """The calls of one training step at ``batch``, with batch dims resolved, and the
     (path, op, n-th call) keys that also run in eval mode (one eval pass at another batch
-    size tells both).  Without ``backward`` the loss is kept and
-    :meth:`Recorder.backward` runs it when asked (only unsupported rows need it)."""
+    size tells both)."""
     module = module_factory()  # one build for both passes: they change nothing but its mode
     with compiler_left_cold():
-        counted = run(module, input_shape, batch, train=True, count=backward)
+        counted = run(module, input_shape, batch, train=True, count=True)
         other = PROBE if batch != PROBE else PROBE + 1
         probe = run(module, input_shape, other, train=False, count=False)
     batch_dims(counted.calls, probe.calls, batch, other)
